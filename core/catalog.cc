@@ -1,0 +1,77 @@
+#include "core/catalog.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace recd::core {
+
+uint32_t Catalog::InternLabel(const std::string& s) {
+  auto [it, inserted] = labels_.try_emplace(s, static_cast<uint32_t>(labels_.size()));
+  return it->second;
+}
+
+uint32_t Catalog::Upsert(const ItemInfo& info) {
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = dense_.try_emplace(info.id, static_cast<uint32_t>(ids_.size()));
+  if (inserted) {
+    ids_.push_back(info.id);
+    rows_.emplace_back();
+  }
+  ItemRow& row = rows_[it->second];
+  if (!row.alive) ++live_;
+  row.alive = true;
+  row.created_at_us = info.created_at_us;
+  row.expires_at_us = info.expires_at_us;
+  row.available = info.available;
+  row.has_vector = info.has_vector;
+  row.categories.clear();
+  row.tags.clear();
+  for (const auto& c : info.categories) row.categories.push_back(InternLabel(c));
+  for (const auto& t : info.tags) row.tags.push_back(InternLabel(t));
+  std::sort(row.categories.begin(), row.categories.end());
+  std::sort(row.tags.begin(), row.tags.end());
+  return it->second;
+}
+
+uint32_t Catalog::Intern(std::string_view id) {
+  {
+    std::shared_lock lock(mu_);
+    auto it = dense_.find(std::string(id));
+    if (it != dense_.end()) return it->second;
+  }
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = dense_.try_emplace(std::string(id), static_cast<uint32_t>(ids_.size()));
+  if (inserted) {
+    ids_.emplace_back(id);
+    rows_.emplace_back();
+  }
+  return it->second;
+}
+
+std::optional<uint32_t> Catalog::Remove(std::string_view id) {
+  std::unique_lock lock(mu_);
+  auto it = dense_.find(std::string(id));
+  if (it == dense_.end() || !rows_[it->second].alive) return std::nullopt;
+  rows_[it->second].alive = false;
+  --live_;
+  return it->second;
+}
+
+size_t Catalog::size() const {
+  std::shared_lock lock(mu_);
+  return live_;
+}
+
+std::optional<uint32_t> Catalog::Reader::Find(std::string_view id) const {
+  auto it = c_.dense_.find(std::string(id));
+  if (it == c_.dense_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<uint32_t> Catalog::Reader::Label(std::string_view label) const {
+  auto it = c_.labels_.find(std::string(label));
+  if (it == c_.labels_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace recd::core

@@ -1,0 +1,84 @@
+// In-memory catalog: string item ids mapped to dense u32 ids, with the
+// per-item columns the filters need (DESIGN.md "Models and structures").
+// The full item record lives in RocksDB (items CF); this is its index.
+//
+// Thread safety: one writer (the commit thread) calls Upsert/Remove; any
+// thread may call the readers. Readers take a shared lock for the duration
+// of a Reader object (one per Recommend), the writer an exclusive one per
+// call. Dense ids are never reused, so a dense id read once stays valid.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace recd::core {
+
+struct ItemRow {
+  int64_t created_at_us = 0;
+  int64_t expires_at_us = 0;  // 0: never
+  bool available = true;
+  bool alive = false;  // false once deleted
+  bool has_vector = false;
+  std::vector<uint32_t> categories;  // interned label ids, sorted
+  std::vector<uint32_t> tags;        // interned label ids, sorted
+};
+
+// What Catalog::Upsert takes (the parts of recd.v1.Item the index needs).
+struct ItemInfo {
+  std::string id;
+  int64_t created_at_us = 0;
+  int64_t expires_at_us = 0;
+  bool available = true;
+  bool has_vector = false;
+  std::vector<std::string> categories;
+  std::vector<std::string> tags;
+};
+
+class Catalog {
+ public:
+  // Inserts or replaces; returns the dense id.
+  uint32_t Upsert(const ItemInfo& info);
+  // Dense id of id, creating a deleted (not recommendable) row when the id
+  // is new: events may name items before the catalog does.
+  uint32_t Intern(std::string_view id);
+  // Marks the item deleted; returns its dense id, or nullopt if unknown or
+  // already deleted.
+  std::optional<uint32_t> Remove(std::string_view id);
+
+  // Live item count.
+  size_t size() const;
+
+  // A consistent read view; hold it only for the duration of one request.
+  class Reader {
+   public:
+    explicit Reader(const Catalog& c) : c_(c), lock_(c.mu_) {}
+    // Dense id of a live or deleted item; nullopt if never seen.
+    std::optional<uint32_t> Find(std::string_view id) const;
+    const ItemRow& Row(uint32_t dense) const { return c_.rows_[dense]; }
+    const std::string& Id(uint32_t dense) const { return c_.ids_[dense]; }
+    size_t capacity() const { return c_.rows_.size(); }
+    // Interned label id of a category or tag; nullopt if no item has it.
+    std::optional<uint32_t> Label(std::string_view label) const;
+
+   private:
+    const Catalog& c_;
+    std::shared_lock<std::shared_mutex> lock_;
+  };
+
+ private:
+  uint32_t InternLabel(const std::string& s);  // REQUIRES: mu_ held exclusively
+
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, uint32_t> dense_;
+  std::vector<std::string> ids_;
+  std::vector<ItemRow> rows_;
+  std::unordered_map<std::string, uint32_t> labels_;
+  size_t live_ = 0;
+};
+
+}  // namespace recd::core

@@ -1,0 +1,103 @@
+// The engine: everything recd keeps on one host, wired together — the
+// RocksDB store, the in-memory catalog, the vector index, trending, user
+// states, the commit thread (Ingestor) and the fold-in worker — behind the
+// calls the gRPC layer needs. No gRPC types here.
+//
+// Thread safety: every public method may be called from any thread. The
+// *Async methods never block: they queue work for the commit thread and call
+// `done` from it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/catalog.h"
+#include "core/fold.h"
+#include "core/ingest.h"
+#include "core/options.h"
+#include "core/recommender.h"
+#include "core/trending.h"
+#include "core/user_store.h"
+#include "core/validate.h"
+#include "core/vector_index.h"
+#include "recd/v1/recd.pb.h"
+#include "storage/store.h"
+
+namespace recd::core {
+
+struct EngineStats {
+  uint64_t items = 0;          // live catalog items
+  uint64_t vectors = 0;        // live vectors in the index
+  uint64_t fresh_vectors = 0;  // of which in the exact fresh tier
+  uint64_t last_seq = 0;       // last committed event
+  uint64_t folded_seq = 0;     // last folded event
+  uint64_t queued_events = 0;  // waiting for the commit thread
+  std::map<std::string, uint64_t> events_by_type;  // committed since start
+};
+
+class Engine {
+ public:
+  // Opens the store in options.data_dir, loads the catalog and vectors,
+  // builds the index, and starts the commit and fold-in threads (which
+  // replay any events not yet folded).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+  ~Engine();  // Shutdown()
+
+  const EngineOptions& options() const { return options_; }
+
+  // Track: events already validated (ConvertEvents). See Ingestor.
+  [[nodiscard]] absl::Status TrackAsync(std::vector<recd::v1::records::StoredEvent> events,
+                                        Ingestor::EventsDone done);
+
+  using CountDone = std::function<void(const absl::Status&, uint64_t count, uint64_t missing)>;
+  // Items already validated (ValidateItem). Written atomically; recommendable
+  // when done is called. done(status, upserted, 0).
+  [[nodiscard]] absl::Status UpsertItemsAsync(std::vector<recd::v1::Item> items, CountDone done);
+  // done(status, deleted, not_found).
+  [[nodiscard]] absl::Status DeleteItemsAsync(std::vector<std::string> ids, CountDone done);
+
+  // Reads an item from the store; nullopt when absent. (A disk read.)
+  [[nodiscard]] absl::StatusOr<std::optional<recd::v1::Item>> GetItem(const std::string& id) const;
+
+  [[nodiscard]] absl::StatusOr<Slate> Recommend(const RecommendQuery& q) const;
+
+  uint64_t folded_seq() const { return fold_->folded_seq(); }
+  bool WaitFolded(uint64_t seq, double timeout_seconds) {
+    return fold_->WaitFolded(seq, timeout_seconds);
+  }
+  // Model version the scores come from. Until a trained model is loaded the
+  // vectors are those given in the catalog.
+  std::string model_version() const { return "catalog"; }
+  EngineStats Stats() const;
+  bool CatalogEmpty() const { return catalog_.size() == 0; }
+
+  // Stops taking writes, commits and folds what was queued, flushes the
+  // store. Idempotent.
+  void Shutdown();
+
+ private:
+  explicit Engine(const EngineOptions& options);
+  absl::Status Load();
+  void ApplyUpsert(const recd::v1::Item& item);  // commit thread
+
+  EngineOptions options_;
+  std::unique_ptr<storage::Store> store_;
+  Catalog catalog_;
+  std::unique_ptr<VectorIndex> vectors_;
+  std::unique_ptr<Trending> trending_;
+  std::unique_ptr<UserStore> users_;
+  std::unique_ptr<FoldWorker> fold_;
+  std::unique_ptr<Ingestor> ingest_;
+  std::unique_ptr<Recommender> recommender_;
+  std::map<std::string, std::atomic<uint64_t>> events_by_type_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace recd::core

@@ -1,0 +1,623 @@
+// HNSW (hnswlib 0.6.2) behind core/ann_index.h. The only file that includes
+// hnswlib: it defines non-inline functions, so a second includer breaks the
+// link (BUILD-NOTES pitfall 2). Every hnswlib exception is caught here.
+//
+// Inner product is turned into a metric by the standard MIPS->L2 reduction:
+// items are stored as [y, sqrt(M^2 - |y|^2)] and queries as [q, 0], with M
+// the largest item norm, so |q' - y'|^2 = |q|^2 + M^2 - 2 q.y ranks by q.y.
+// Scores returned are exact inner products recomputed from the stored rows.
+//
+// ef: hnswlib's setEf writes a member shared by all searches, so it is set
+// once (to ef_search) before the index is published and never again.
+// searchKnn itself explores max(ef_, k) candidates, so a search for n > ef
+// results still returns n of them with no per-call setEf.
+#include "core/hnsw_index.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <new>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "hnswlib/hnswlib.h"
+
+namespace recd::core {
+namespace {
+
+using Graph = hnswlib::HierarchicalNSW<float>;
+
+constexpr int kMaxM = 128;
+constexpr int kMaxThreads = 256;
+constexpr size_t kRandomSeed = 100;
+// hnswlib's levels grow like log_M(count); anything above this is corruption.
+constexpr uint32_t kMaxLevel = 64;
+
+bool Finite(const float* v, int dim) {
+  for (int i = 0; i < dim; ++i) {
+    if (!std::isfinite(v[i])) return false;
+  }
+  return true;
+}
+
+double SquaredNorm(const float* v, int dim) {
+  double sum = 0;
+  for (int i = 0; i < dim; ++i) sum += static_cast<double>(v[i]) * v[i];
+  return sum;
+}
+
+// Exact inner product; NaN (only from overflow) ranks last.
+float Score(const float* a, const float* b, int dim) {
+  const float s =
+      Eigen::Map<const Eigen::VectorXf>(a, dim).dot(Eigen::Map<const Eigen::VectorXf>(b, dim));
+  return std::isnan(s) ? -std::numeric_limits<float>::infinity() : s;
+}
+
+// out[0, dim] = [v, sqrt(max_sq - |v|^2)].
+void Augment(const float* v, int dim, double max_sq, float* out) {
+  std::copy(v, v + dim, out);
+  out[dim] = static_cast<float>(std::sqrt(std::max(0.0, max_sq - SquaredNorm(v, dim))));
+}
+
+absl::Status FromException(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
+    return absl::ResourceExhaustedError("out of memory building the HNSW index");
+  }
+  return absl::InternalError(absl::StrCat("hnswlib: ", e.what()));
+}
+
+class HnswIndex final : public AnnIndex {
+ public:
+  HnswIndex(int dim, int ef_search, float max_norm)
+      : dim_(dim), ef_search_(ef_search), max_norm_(max_norm), space_(dim + 1) {}
+
+  // The space every graph of this index must be built on.
+  hnswlib::L2Space* space() { return &space_; }
+
+  // Takes `graph` (built on space()) and fixes its ef. REQUIRES: called once,
+  // before the index is shared with other threads.
+  void SetGraph(std::unique_ptr<Graph> graph) {
+    graph_ = std::move(graph);
+    graph_->setEf(ef_search_);
+  }
+
+  const Graph* graph() const { return graph_.get(); }
+  float max_norm() const { return max_norm_; }
+
+  std::vector<Neighbor> Search(const float* query, int n) const override {
+    if (n <= 0 || graph_ == nullptr || !Finite(query, dim_)) return {};
+    std::vector<float> augmented(query, query + dim_);
+    augmented.push_back(0.0f);
+    const size_t k = std::min<size_t>(n, graph_->cur_element_count);
+    std::vector<Neighbor> out;
+    out.reserve(k);
+    try {
+      auto found = graph_->searchKnn(augmented.data(), k);
+      for (; !found.empty(); found.pop()) {
+        const auto id = static_cast<uint32_t>(found.top().second);
+        out.push_back({id, Score(query, Row(id), dim_)});
+      }
+    } catch (const std::exception&) {
+      // Unreachable for graphs built here or loaded (Load validates links);
+      // never let an exception escape onto the request path.
+      return {};
+    }
+    std::sort(out.begin(), out.end(), [](const Neighbor& a, const Neighbor& b) {
+      return a.score > b.score || (a.score == b.score && a.id < b.id);
+    });
+    return out;
+  }
+
+  bool GetVector(uint32_t id, float* out) const override {
+    if (graph_ == nullptr || graph_->label_lookup_.count(id) == 0) return false;
+    std::copy_n(Row(id), dim_, out);
+    return true;
+  }
+
+  std::vector<uint32_t> Ids() const override {
+    std::vector<uint32_t> ids;
+    if (graph_ == nullptr) return ids;
+    ids.reserve(graph_->label_lookup_.size());
+    for (const auto& [label, internal] : graph_->label_lookup_) {
+      ids.push_back(static_cast<uint32_t>(label));
+    }
+    return ids;
+  }
+
+  size_t size() const override { return graph_ == nullptr ? 0 : graph_->cur_element_count; }
+  int dim() const override { return dim_; }
+
+ private:
+  // The stored (augmented) row of `id`; its first dim_ floats are the vector.
+  // REQUIRES: id is in the index.
+  const float* Row(uint32_t id) const {
+    return reinterpret_cast<const float*>(
+        graph_->getDataByInternalId(graph_->label_lookup_.find(id)->second));
+  }
+
+  const int dim_;
+  const int ef_search_;
+  const float max_norm_;
+  hnswlib::L2Space space_;        // Outlives graph_, which points into it.
+  std::unique_ptr<Graph> graph_;  // Null when the index is empty.
+};
+
+// Inserts all rows: the first on this thread (hnswlib needs an entry point),
+// the rest from `num_threads` threads (this one included) in parallel.
+absl::Status AddAll(Graph* graph, const uint32_t* ids, const float* vectors, size_t count, int dim,
+                    double max_sq, int num_threads) {
+  std::vector<float> row(dim + 1);
+  Augment(vectors, dim, max_sq, row.data());
+  graph->addPoint(row.data(), ids[0]);  // Throws; the caller catches.
+
+  std::atomic<size_t> next{1};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  absl::Status first_error;
+  auto work = [&] {
+    std::vector<float> buffer(dim + 1);
+    try {
+      for (size_t i = next++; i < count && !failed.load(std::memory_order_relaxed); i = next++) {
+        Augment(vectors + i * dim, dim, max_sq, buffer.data());
+        graph->addPoint(buffer.data(), ids[i]);
+      }
+    } catch (const std::exception& e) {
+      failed = true;
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.ok()) first_error = FromException(e);
+    }
+  };
+  std::vector<std::thread> threads;
+  const size_t extra = std::min<size_t>(num_threads - 1, count - 1);
+  try {
+    for (size_t t = 0; t < extra; ++t) threads.emplace_back(work);
+  } catch (const std::system_error&) {
+    // Could not start more threads: the ones running (and this one) finish.
+  }
+  work();
+  for (auto& t : threads) t.join();
+  return first_error;
+}
+
+// ---- Files ----------------------------------------------------------------
+
+constexpr char kMagic[8] = {'R', 'E', 'C', 'D', 'H', 'N', 'S', 'W'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kHeaderBytes = 64;
+constexpr size_t kChecksumOffset = 56;
+constexpr size_t kIoBufferBytes = 1 << 20;
+
+struct Header {
+  uint32_t version = kFormatVersion;
+  uint32_t dim = 0;
+  uint64_t count = 0;
+  uint32_t m = 0;
+  uint32_t ef_construction = 0;
+  float max_norm = 0;
+  int32_t max_level = -1;
+  uint32_t entry_point = 0;
+  uint32_t bytes_per_element = 0;
+  uint64_t payload_bytes = 0;
+  uint64_t checksum = 0;
+};
+
+template <typename T>
+void Put(char* buf, size_t offset, T value) {
+  std::memcpy(buf + offset, &value, sizeof(T));
+}
+template <typename T>
+T Get(const char* buf, size_t offset) {
+  T value;
+  std::memcpy(&value, buf + offset, sizeof(T));
+  return value;
+}
+
+void Encode(const Header& h, char* buf) {
+  std::memcpy(buf, kMagic, sizeof(kMagic));
+  Put(buf, 8, h.version);
+  Put(buf, 12, h.dim);
+  Put(buf, 16, h.count);
+  Put(buf, 24, h.m);
+  Put(buf, 28, h.ef_construction);
+  Put(buf, 32, h.max_norm);
+  Put(buf, 36, h.max_level);
+  Put(buf, 40, h.entry_point);
+  Put(buf, 44, h.bytes_per_element);
+  Put(buf, 48, h.payload_bytes);
+  Put(buf, kChecksumOffset, h.checksum);
+}
+
+Header Decode(const char* buf) {
+  Header h;
+  h.version = Get<uint32_t>(buf, 8);
+  h.dim = Get<uint32_t>(buf, 12);
+  h.count = Get<uint64_t>(buf, 16);
+  h.m = Get<uint32_t>(buf, 24);
+  h.ef_construction = Get<uint32_t>(buf, 28);
+  h.max_norm = Get<float>(buf, 32);
+  h.max_level = Get<int32_t>(buf, 36);
+  h.entry_point = Get<uint32_t>(buf, 40);
+  h.bytes_per_element = Get<uint32_t>(buf, 44);
+  h.payload_bytes = Get<uint64_t>(buf, 48);
+  h.checksum = Get<uint64_t>(buf, kChecksumOffset);
+  return h;
+}
+
+// A fast streaming 64-bit checksum. Each 8-byte word goes through a step that
+// is a bijection of the state, so any change confined to one word is always
+// detected; the length is mixed in at the end.
+class Checksum {
+ public:
+  void Update(const void* data, size_t len) {
+    const auto* p = static_cast<const char*>(data);
+    total_ += len;
+    if (fill_ > 0) {
+      const size_t take = std::min(8 - fill_, len);
+      std::memcpy(tail_ + fill_, p, take);
+      fill_ += take;
+      p += take;
+      len -= take;
+      if (fill_ < 8) return;
+      Mix(Get<uint64_t>(tail_, 0));
+      fill_ = 0;
+    }
+    for (; len >= 8; p += 8, len -= 8) Mix(Get<uint64_t>(p, 0));
+    std::memcpy(tail_, p, len);
+    fill_ = len;
+  }
+
+  uint64_t Finish() const {
+    uint64_t last = 0;
+    std::memcpy(&last, tail_, fill_);
+    uint64_t h = Step(Step(h_, last), total_);
+    h ^= h >> 30;  // splitmix64 finaliser
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+  }
+
+ private:
+  static uint64_t Step(uint64_t h, uint64_t w) {
+    return std::rotl((h ^ w) * 0x9e3779b97f4a7c15ULL, 27);
+  }
+  void Mix(uint64_t w) { h_ = Step(h_, w); }
+
+  uint64_t h_ = 0x52454344484e5357ULL;
+  uint64_t total_ = 0;
+  char tail_[8] = {};
+  size_t fill_ = 0;
+};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+absl::Status IoError(const std::string& what, const std::string& path) {
+  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+// Payload size of `g` in the format above.
+uint64_t PayloadBytes(const Graph& g) {
+  uint64_t bytes = g.cur_element_count * g.size_data_per_element_;
+  for (size_t i = 0; i < g.cur_element_count; ++i) {
+    bytes += sizeof(uint32_t) + g.element_levels_[i] * g.size_links_per_element_;
+  }
+  return bytes;
+}
+
+// Writes header and payload to `f`, accumulating the checksum of both.
+bool WriteBody(std::FILE* f, const char* header, const Graph* g, Checksum* sum) {
+  auto write = [&](const void* data, size_t len) {
+    sum->Update(data, len);
+    return std::fwrite(data, 1, len, f) == len;
+  };
+  if (!write(header, kHeaderBytes)) return false;
+  if (g == nullptr) return true;
+  if (!write(g->data_level0_memory_, g->cur_element_count * g->size_data_per_element_)) {
+    return false;
+  }
+  for (size_t i = 0; i < g->cur_element_count; ++i) {
+    const auto level = static_cast<uint32_t>(g->element_levels_[i]);
+    if (!write(&level, sizeof(level))) return false;
+    if (level > 0 && !write(g->linkLists_[i], level * g->size_links_per_element_)) return false;
+  }
+  return true;
+}
+
+absl::Status WriteFile(const HnswIndex& index, const std::string& path) {
+  const Graph* g = index.graph();
+  Header h;
+  h.dim = static_cast<uint32_t>(index.dim());
+  h.max_norm = index.max_norm();
+  if (g != nullptr) {
+    h.count = g->cur_element_count;
+    h.m = static_cast<uint32_t>(g->M_);
+    h.ef_construction = static_cast<uint32_t>(g->ef_construction_);
+    h.max_level = g->maxlevel_;
+    h.entry_point = g->enterpoint_node_;
+    h.bytes_per_element = static_cast<uint32_t>(g->size_data_per_element_);
+    h.payload_bytes = PayloadBytes(*g);
+  }
+  char header[kHeaderBytes] = {};
+  Encode(h, header);  // checksum field still zero, as the checksum covers it
+
+  File f(std::fopen(path.c_str(), "wbe"));
+  if (f == nullptr) return IoError("cannot create", path);
+  std::setvbuf(f.get(), nullptr, _IOFBF, kIoBufferBytes);
+  Checksum sum;
+  if (!WriteBody(f.get(), header, g, &sum)) return IoError("cannot write", path);
+  const uint64_t checksum = sum.Finish();
+  if (std::fseek(f.get(), kChecksumOffset, SEEK_SET) != 0 ||
+      std::fwrite(&checksum, sizeof(checksum), 1, f.get()) != 1 || std::fflush(f.get()) != 0) {
+    return IoError("cannot write", path);
+  }
+  if (::fsync(fileno(f.get())) != 0) return IoError("cannot fsync", path);
+  if (std::fclose(f.release()) != 0) return IoError("cannot close", path);
+  return absl::OkStatus();
+}
+
+absl::Status SyncParentDir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open directory", dir);
+  const bool synced = ::fsync(fd) == 0;
+  absl::Status s = synced ? absl::OkStatus() : IoError("cannot fsync directory", dir);
+  ::close(fd);
+  return s;
+}
+
+bool ReadExact(std::FILE* f, void* out, size_t len) { return std::fread(out, 1, len, f) == len; }
+
+absl::Status DataLoss(const std::string& path, const std::string& why) {
+  return absl::DataLossError(absl::StrCat("HNSW index file ", path, ": ", why));
+}
+
+// Checksum of the whole file with the checksum field read as zero.
+// REQUIRES: f is positioned at the start.
+absl::StatusOr<uint64_t> ChecksumFile(std::FILE* f, const std::string& path) {
+  std::vector<char> buf(kIoBufferBytes);
+  Checksum sum;
+  bool first = true;
+  for (;;) {
+    const size_t got = std::fread(buf.data(), 1, buf.size(), f);
+    if (got == 0) break;
+    if (first) Put<uint64_t>(buf.data(), kChecksumOffset, 0);  // got >= 64: size checked
+    first = false;
+    sum.Update(buf.data(), got);
+  }
+  if (std::ferror(f)) return IoError("cannot read", path);
+  return sum.Finish();
+}
+
+// Checks the loaded graph before any search can touch it: unique 32-bit ids,
+// finite rows, link counts within M, link targets in range and present on
+// their level, and a consistent entry point.
+absl::Status ValidateGraph(Graph* g, const Header& h, int dim, const std::string& path) {
+  const size_t count = g->cur_element_count;
+  g->label_lookup_.reserve(count);
+  int32_t top = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const size_t label = g->getExternalLabel(i);
+    if (label > std::numeric_limits<uint32_t>::max() ||
+        !g->label_lookup_.emplace(label, static_cast<uint32_t>(i)).second) {
+      return DataLoss(path, absl::StrCat("bad or duplicate id at element ", i));
+    }
+    if (!Finite(reinterpret_cast<const float*>(g->getDataByInternalId(i)), dim + 1)) {
+      return DataLoss(path, absl::StrCat("non-finite vector at element ", i));
+    }
+    top = std::max(top, g->element_levels_[i]);
+  }
+  if (top != h.max_level || h.entry_point >= count ||
+      g->element_levels_[h.entry_point] != h.max_level) {
+    return DataLoss(path, "inconsistent entry point or top level");
+  }
+  for (size_t i = 0; i < count; ++i) {
+    for (int level = 0; level <= g->element_levels_[i]; ++level) {
+      auto* list = g->get_linklist_at_level(i, level);
+      const size_t n = g->getListCount(list);
+      if (n > (level == 0 ? g->maxM0_ : g->maxM_)) {
+        return DataLoss(path, absl::StrCat("too many links at element ", i));
+      }
+      const auto* links = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+      for (size_t j = 0; j < n; ++j) {
+        if (links[j] >= count || g->element_levels_[links[j]] < level) {
+          return DataLoss(path, absl::StrCat("bad link at element ", i));
+        }
+      }
+    }
+  }
+  g->maxlevel_ = h.max_level;
+  g->enterpoint_node_ = h.entry_point;
+  return absl::OkStatus();
+}
+
+// Reads the payload into `g` (constructed with h.count elements and h.m).
+// REQUIRES: f is positioned after the header; the checksum has been verified.
+absl::Status ReadGraph(std::FILE* f, const Header& h, Graph* g, const std::string& path) {
+  const size_t count = h.count;
+  if (!ReadExact(f, g->data_level0_memory_, count * g->size_data_per_element_)) {
+    return DataLoss(path, "truncated level-0 block");
+  }
+  // From here the destructor frees linkLists_[i] for element_levels_[i] > 0,
+  // so a level is recorded only once its list is allocated.
+  g->cur_element_count = count;
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t level;
+    if (!ReadExact(f, &level, sizeof(level))) return DataLoss(path, "truncated link lists");
+    if (level > static_cast<uint32_t>(h.max_level)) {
+      return DataLoss(path, absl::StrCat("level ", level, " above the top level at element ", i));
+    }
+    if (level == 0) continue;
+    const size_t bytes = level * g->size_links_per_element_;
+    g->linkLists_[i] = static_cast<char*>(std::malloc(bytes));
+    if (g->linkLists_[i] == nullptr) return absl::ResourceExhaustedError("loading HNSW links");
+    g->element_levels_[i] = static_cast<int>(level);
+    if (!ReadExact(f, g->linkLists_[i], bytes)) return DataLoss(path, "truncated link lists");
+  }
+  if (std::fgetc(f) != EOF) return DataLoss(path, "trailing bytes after the graph");
+  return ValidateGraph(g, h, static_cast<int>(h.dim), path);
+}
+
+// Checks the verified header against what this build can read and `options`.
+absl::Status CheckHeader(const Header& h, const AnnOptions& options, const std::string& path) {
+  if (h.version != kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("HNSW index file ", path, ": format version ",
+                                                      h.version, ", this build reads ",
+                                                      kFormatVersion));
+  }
+  if (h.dim != static_cast<uint32_t>(options.dim)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dim: options say ", options.dim, " but ", path, " has dim ", h.dim));
+  }
+  if (h.count == 0) return absl::OkStatus();
+  if (h.count > std::numeric_limits<uint32_t>::max() || h.m < 2 || h.m > kMaxM || h.max_level < 0 ||
+      h.max_level > static_cast<int32_t>(kMaxLevel) || h.bytes_per_element == 0 ||
+      h.count > h.payload_bytes / h.bytes_per_element) {
+    return DataLoss(path, "inconsistent header");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateAnnOptions(const AnnOptions& o) {
+  auto bad = [](const char* field, int value, const char* range) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ann ", field, ": ", value, " is out of range, must be ", range));
+  };
+  if (o.dim < 1 || o.dim > 65536) return bad("dim", o.dim, "in [1, 65536]");
+  if (o.m < 2 || o.m > kMaxM) return bad("m", o.m, "in [2, 128]");
+  if (o.ef_construction < 1) return bad("ef_construction", o.ef_construction, ">= 1");
+  if (o.ef_search < 1) return bad("ef_search", o.ef_search, ">= 1");
+  if (o.num_threads < 1 || o.num_threads > kMaxThreads) {
+    return bad("num_threads", o.num_threads, "in [1, 256]");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> BuildHnswIndex(const AnnOptions& options,
+                                                         const uint32_t* ids, const float* vectors,
+                                                         size_t count) {
+  if (absl::Status s = ValidateAnnOptions(options); !s.ok()) return s;
+  if (count > 0 && (ids == nullptr || vectors == nullptr)) {
+    return absl::InvalidArgumentError("ids and vectors must not be null when count > 0");
+  }
+  if (count >= std::numeric_limits<uint32_t>::max()) {
+    return absl::InvalidArgumentError(absl::StrCat("count: ", count, " rows is too many"));
+  }
+  const int dim = options.dim;
+  double max_sq = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (!Finite(vectors + i * dim, dim)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("vectors: row ", i, " (id ", ids[i], ") has a non-finite value"));
+    }
+    max_sq = std::max(max_sq, SquaredNorm(vectors + i * dim, dim));
+  }
+  std::vector<uint32_t> sorted(ids, ids + count);
+  std::sort(sorted.begin(), sorted.end());
+  if (auto dup = std::adjacent_find(sorted.begin(), sorted.end()); dup != sorted.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("ids: id ", *dup, " appears twice"));
+  }
+
+  auto index =
+      std::make_unique<HnswIndex>(dim, options.ef_search, static_cast<float>(std::sqrt(max_sq)));
+  if (count == 0) return index;
+  try {
+    auto graph = std::make_unique<Graph>(index->space(), count, options.m, options.ef_construction,
+                                         kRandomSeed);
+    if (absl::Status s = AddAll(graph.get(), ids, vectors, count, dim, max_sq, options.num_threads);
+        !s.ok()) {
+      return s;
+    }
+    index->SetGraph(std::move(graph));
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+  return index;
+}
+
+absl::Status SaveHnswIndex(const AnnIndex& index, const std::string& path) {
+  const auto* hnsw = dynamic_cast<const HnswIndex*>(&index);
+  if (hnsw == nullptr) {
+    return absl::InvalidArgumentError("index: not made by BuildHnswIndex or LoadHnswIndex");
+  }
+  const std::string tmp = path + ".tmp";
+  if (absl::Status s = WriteFile(*hnsw, tmp); !s.ok()) {
+    std::remove(tmp.c_str());
+    return s;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status s = IoError("cannot rename to", path);
+    std::remove(tmp.c_str());
+    return s;
+  }
+  return SyncParentDir(path);
+}
+
+absl::StatusOr<std::unique_ptr<AnnIndex>> LoadHnswIndex(const std::string& path,
+                                                        const AnnOptions& options) {
+  if (absl::Status s = ValidateAnnOptions(options); !s.ok()) return s;
+  File f(std::fopen(path.c_str(), "rbe"));
+  if (f == nullptr) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no HNSW index file ", path));
+    return IoError("cannot open", path);
+  }
+  std::setvbuf(f.get(), nullptr, _IOFBF, kIoBufferBytes);
+  struct stat st;
+  if (::fstat(fileno(f.get()), &st) != 0) return IoError("cannot stat", path);
+  const auto file_bytes = static_cast<uint64_t>(st.st_size);
+  char raw[kHeaderBytes];
+  if (file_bytes < kHeaderBytes || !ReadExact(f.get(), raw, kHeaderBytes)) {
+    return DataLoss(path, absl::StrCat("truncated: ", file_bytes, " bytes"));
+  }
+  if (std::memcmp(raw, kMagic, sizeof(kMagic)) != 0) return DataLoss(path, "bad magic");
+  const Header h = Decode(raw);
+  if (h.payload_bytes != file_bytes - kHeaderBytes) {
+    return DataLoss(
+        path, absl::StrCat("truncated or extended: header says ", h.payload_bytes + kHeaderBytes,
+                           " bytes, file has ", file_bytes));
+  }
+  std::rewind(f.get());
+  absl::StatusOr<uint64_t> checksum = ChecksumFile(f.get(), path);
+  if (!checksum.ok()) return checksum.status();
+  if (*checksum != h.checksum) return DataLoss(path, "checksum mismatch");
+  if (absl::Status s = CheckHeader(h, options, path); !s.ok()) return s;
+
+  auto index = std::make_unique<HnswIndex>(options.dim, options.ef_search, h.max_norm);
+  if (h.count == 0) return index;
+  try {
+    auto graph =
+        std::make_unique<Graph>(index->space(), h.count, h.m, h.ef_construction, kRandomSeed);
+    if (graph->size_data_per_element_ != h.bytes_per_element) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("HNSW index file ", path, ": element layout differs from this build"));
+    }
+    if (std::fseek(f.get(), kHeaderBytes, SEEK_SET) != 0) return IoError("cannot seek", path);
+    if (absl::Status s = ReadGraph(f.get(), h, graph.get(), path); !s.ok()) return s;
+    index->SetGraph(std::move(graph));
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+  return index;
+}
+
+}  // namespace recd::core

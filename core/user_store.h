@@ -1,0 +1,53 @@
+// User (and anonymous session) state: a bounded in-memory cache over the
+// users CF. The fold-in worker is the only writer; Recommend reads.
+//
+// Thread safety: all methods are thread-safe. A reader gets an immutable
+// snapshot (shared_ptr to const); the writer replaces it (copy-on-write), so
+// no lock is held while a request uses a state.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "absl/status/statusor.h"
+#include "recd/v1/records.pb.h"
+#include "storage/store.h"
+
+namespace recd::core {
+
+using UserStatePtr = std::shared_ptr<const recd::v1::records::UserState>;
+
+// Key of a state in the cache and the users CF: "u/<user_id>" for a known
+// user, else "s/<session_id>".
+std::string UserKey(std::string_view user_id, std::string_view session_id);
+
+class UserStore {
+ public:
+  // capacity: states kept in memory (evicted states are re-read from RocksDB).
+  UserStore(storage::Store* store, size_t capacity);
+
+  // The state for key, or nullptr when the user has no history. Reads
+  // RocksDB on a cache miss.
+  [[nodiscard]] absl::StatusOr<UserStatePtr> Get(const std::string& key);
+  // Replaces the cached state (the caller persists it). Writer only.
+  void Put(const std::string& key, UserStatePtr state);
+
+ private:
+  static constexpr int kShards = 16;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, UserStatePtr> map;
+  };
+  Shard& ShardFor(const std::string& key);
+  void Insert(Shard& s, const std::string& key, UserStatePtr state);
+
+  storage::Store* store_;
+  size_t shard_capacity_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace recd::core

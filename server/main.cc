@@ -1,0 +1,34 @@
+// recd — the online recommendation service. Subcommands: serve, version.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "server/serve.h"
+
+namespace {
+constexpr const char* kUsage = R"(usage: recd <command> [flags]
+commands:
+  serve     run the gRPC service (recd serve --help)
+  version   print the version
+)";
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "serve") return recd::server::RunServe(args);
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "recd 0.1.0 (API recd.v1)\n";
+    return 0;
+  }
+  if (cmd == "help" || cmd == "-h" || cmd == "--help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "recd: unknown command " << cmd << "\n" << kUsage;
+  return 2;
+}

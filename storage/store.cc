@@ -1,0 +1,151 @@
+#include "storage/store.h"
+
+#include <array>
+#include <utility>
+
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/write_batch.h"
+#include "storage/keys.h"
+
+namespace recd::storage {
+namespace {
+
+constexpr std::array<std::string_view, static_cast<int>(Cf::kCount)> kCfNames = {
+    "default", "items", "events", "event_ids", "users", "item_stats",
+    "impressions"};
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+}  // namespace
+
+std::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
+
+WriteBatch::WriteBatch() = default;
+WriteBatch::~WriteBatch() = default;
+WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
+WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
+
+void WriteBatch::Put(Cf cf, std::string_view key, std::string_view value) {
+  ops_.push_back(Op{cf, false, std::string(key), std::string(value)});
+}
+void WriteBatch::Delete(Cf cf, std::string_view key) {
+  ops_.push_back(Op{cf, true, std::string(key), {}});
+}
+int WriteBatch::Count() const { return static_cast<int>(ops_.size()); }
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("storage.data_dir: empty path");
+  std::unique_ptr<Store> store(new Store());
+  store->path_ = options.path;
+  store->cache_ = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_mb) << 20);
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = store->cache_;
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_opts.compression = rocksdb::kLZ4Compression;
+
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = options.create_if_missing;
+  db_opts.create_missing_column_families = true;
+  db_opts.max_background_jobs = 2;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (auto name : kCfNames) descs.emplace_back(std::string(name), cf_opts);
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, descs, &store->handles_, &raw);
+  if (!s.ok()) return FromRocks(s, "open " + options.path);
+  store->db_.reset(raw);
+
+  // Schema version: written at creation, checked on every later open.
+  auto version = store->Get(Cf::kMeta, kMetaSchemaVersion);
+  if (!version.ok()) return version.status();
+  if (!version->has_value()) {
+    WriteBatch batch;
+    batch.Put(Cf::kMeta, kMetaSchemaVersion, EncodeU64(kSchemaVersion));
+    if (auto st = store->Write(batch, /*sync=*/true); !st.ok()) return st;
+  } else if ((*version)->size() != 8 || DecodeU64(**version) != kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        "data dir " + options.path + " has schema version " +
+        ((*version)->size() == 8 ? std::to_string(DecodeU64(**version)) : "?") +
+        ", this build reads version " + std::to_string(kSchemaVersion));
+  }
+  return store;
+}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  db_->Close();
+}
+
+absl::Status Store::Write(const WriteBatch& batch, bool sync) {
+  rocksdb::WriteBatch wb;
+  for (const auto& op : batch.ops_) {
+    auto* h = handles_[static_cast<int>(op.cf)];
+    rocksdb::Status s = op.del ? wb.Delete(h, ToSlice(op.key))
+                               : wb.Put(h, ToSlice(op.key), ToSlice(op.value));
+    if (!s.ok()) return FromRocks(s, "batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(db_->Write(wo, &wb), "write");
+}
+
+absl::StatusOr<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), handles_[static_cast<int>(cf)], ToSlice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "get");
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status Store::Scan(Cf cf, std::string_view start, const ScanFn& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[static_cast<int>(cf)]));
+  for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  return FromRocks(it->status(), "scan");
+}
+
+absl::Status Store::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  if (auto s = rocksdb::Checkpoint::Create(db_.get(), &raw); !s.ok()) {
+    return FromRocks(s, "checkpoint");
+  }
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  return FromRocks(cp->CreateCheckpoint(dir), "checkpoint " + dir);
+}
+
+absl::Status Store::Flush() {
+  rocksdb::FlushOptions fo;
+  return FromRocks(db_->Flush(fo, handles_), "flush");
+}
+
+uint64_t Store::EstimateKeys(Cf cf) const {
+  uint64_t n = 0;
+  db_->GetIntProperty(handles_[static_cast<int>(cf)], "rocksdb.estimate-num-keys", &n);
+  return n;
+}
+
+}  // namespace recd::storage

@@ -1,0 +1,122 @@
+// recd's RocksDB store: one database on the local disk with one column family
+// per kind of record (see DESIGN.md "Data flow" and storage/keys.h).
+//
+// Thread safety: every method may be called from any thread; RocksDB
+// serialises writers internally. recd keeps one writer thread per kind of
+// record by design (the commit thread for events and catalog, the fold-in
+// worker for derived state), which this class does not enforce.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+class Cache;
+}  // namespace rocksdb
+
+namespace recd::storage {
+
+// On-disk schema version, recorded in the meta CF at creation. A database
+// written by another version is refused at open (FAILED_PRECONDITION).
+inline constexpr uint32_t kSchemaVersion = 1;
+
+// Column families. Values are serialized recd.v1 protos unless noted.
+enum class Cf : int {
+  kMeta = 0,     // "default" CF: schema version, watermarks (storage/keys.h)
+  kItems,        // item id -> recd.v1.Item
+  kEvents,       // big-endian seq -> records.StoredEvent
+  kEventIds,     // event_id -> big-endian seq (dedupe index)
+  kUsers,        // user key -> records.UserState
+  kItemStats,    // item id -> records.ItemStats
+  kImpressions,  // recommendation id + position -> impression record
+  kCount
+};
+std::string_view CfName(Cf cf);
+
+struct StoreOptions {
+  std::string path;
+  // RocksDB block cache, MiB.
+  int block_cache_mb = 256;
+  // Create the database when missing.
+  bool create_if_missing = true;
+};
+
+// A set of writes applied atomically across column families by Store::Write.
+class WriteBatch {
+ public:
+  WriteBatch();
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  void Put(Cf cf, std::string_view key, std::string_view value);
+  void Delete(Cf cf, std::string_view key);
+  // Number of Put/Delete operations added.
+  int Count() const;
+  bool Empty() const { return Count() == 0; }
+
+ private:
+  friend class Store;
+  struct Op {
+    Cf cf;
+    bool del;
+    std::string key, value;
+  };
+  std::vector<Op> ops_;
+};
+
+class Store {
+ public:
+  // Opens (or creates) the database at options.path with all column
+  // families. Returns FAILED_PRECONDITION when the schema version differs,
+  // INTERNAL/IO errors from RocksDB otherwise.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Applies the batch atomically. With sync=true the WAL is fsynced before
+  // returning (durability "fsync"); with sync=false the write is in the OS
+  // page cache (durability "process").
+  [[nodiscard]] absl::Status Write(const WriteBatch& batch, bool sync);
+
+  // Point read; std::nullopt when the key is absent.
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
+
+  // Calls fn(key, value) for keys >= start in key order until fn returns
+  // false or the column family ends.
+  using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+  [[nodiscard]] absl::Status Scan(Cf cf, std::string_view start, const ScanFn& fn) const;
+
+  // Writes a consistent checkpoint (hard links where possible) to dir,
+  // which must not exist. Used by `recd train` (never the live DB).
+  [[nodiscard]] absl::Status Checkpoint(const std::string& dir) const;
+
+  // Flushes memtables to SST files (used at shutdown).
+  [[nodiscard]] absl::Status Flush();
+
+  // Approximate number of keys in a column family (RocksDB estimate).
+  uint64_t EstimateKeys(Cf cf) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Store() = default;
+  std::string path_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace recd::storage
