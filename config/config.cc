@@ -310,7 +310,6 @@ Config DefaultConfig() {
   server->set_metrics_listen("0.0.0.0:9464");
   server->set_shutdown_grace_seconds(10);
   server->set_max_message_bytes(16 << 20);
-  server->set_grpc_threads(0);
   auto* storage = c.mutable_storage();
   storage->set_data_dir("./recd-data");
   storage->set_durability("fsync");
@@ -405,7 +404,6 @@ absl::Status Validate(const Config& c) {
   k.HostPort("server.metrics_listen", server.metrics_listen());
   k.Positive("server.shutdown_grace_seconds", server.shutdown_grace_seconds());
   k.Min("server.max_message_bytes", server.max_message_bytes(), 1);
-  k.Min("server.grpc_threads", server.grpc_threads(), 0);
 
   k.NonEmpty("storage.data_dir", c.storage().data_dir());
   k.OneOf("storage.durability", c.storage().durability(), {"fsync", "process"});

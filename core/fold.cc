@@ -165,7 +165,18 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   if (auto st = store_->Write(batch, /*sync=*/false); !st.ok()) return st;
 
   for (auto& [key, state] : changed_users) users_->Put(key, std::move(state));
-  trending_->Publish();
+  bool caught_up;
+  {
+    std::lock_guard lock(mu_);
+    caught_up = last >= target_;
+  }
+  // Republishing the trending list is O(items): once the worker has caught
+  // up, or at most every kPublishInterval while it works through a backlog.
+  auto now = std::chrono::steady_clock::now();
+  if (caught_up || now - last_publish_ >= kPublishInterval) {
+    trending_->Publish();
+    last_publish_ = now;
+  }
   {
     std::lock_guard lock(mu_);
     folded_.store(last, std::memory_order_release);

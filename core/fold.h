@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -67,6 +68,8 @@ class FoldWorker {
   uint64_t target_ = 0;
   bool stopping_ = false;
   std::atomic<uint64_t> folded_{0};
+  static constexpr std::chrono::milliseconds kPublishInterval{200};
+  std::chrono::steady_clock::time_point last_publish_;  // worker thread only
   std::thread thread_;
 };
 
