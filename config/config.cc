@@ -11,6 +11,7 @@
 #include <limits>
 #include <set>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -20,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/repeated_field.h"
 #include "yaml-cpp/yaml.h"
 
 namespace recd::config {
@@ -27,6 +29,7 @@ namespace {
 
 namespace pb = google::protobuf;
 using pb::FieldDescriptor;
+using recd::v1::config::Diversity;
 using recd::v1::config::Surface;
 
 // Path of the document root in error messages.
@@ -34,10 +37,28 @@ constexpr char kRoot[] = "(root)";
 
 Surface DefaultSurface() {
   Surface s;
-  (*s.mutable_source_weights())["ann"] = 1.0;
-  (*s.mutable_source_weights())["trending"] = 0.3;
+  for (const auto& [source, weight] :
+       std::initializer_list<std::pair<const char*, double>>{{"ann", 1.0},
+                                                             {"covisit", 0.8},
+                                                             {"content", 0.4},
+                                                             {"trending", 0.3},
+                                                             {"popular", 0.1},
+                                                             {"continuation", 0.6}}) {
+    (*s.mutable_source_weights())[source] = weight;
+  }
   for (const char* t : {"view", "click", "purchase"}) s.add_seen_event_types(t);
   s.set_max_item_age_seconds(0);
+  s.set_freshness_weight(0.05);
+  s.set_freshness_half_life_seconds(259200);
+  s.set_popularity_weight(0.05);
+  Diversity* d = s.mutable_diversity();
+  d->set_mode("mmr");
+  d->set_mmr_lambda(0.8);
+  d->set_max_per_category(3);
+  s.set_explore_epsilon(0.05);
+  s.set_explore_pool_size(100);
+  for (const char* t : {"save", "cart"}) s.add_continuation_event_types(t);
+  s.add_finish_event_types("purchase");
   return s;
 }
 
@@ -248,6 +269,10 @@ class Checker {
   void NonNegative(absl::string_view path, double v) {
     if (!std::isfinite(v) || v < 0) Fail(path, "must be finite and >= 0, got ", v);
   }
+  // In [0, 1] (NaN fails).
+  void Fraction(absl::string_view path, double v) {
+    if (!(v >= 0 && v <= 1)) Fail(path, "must be in [0, 1], got ", v);
+  }
   void NonEmpty(absl::string_view path, const std::string& v) {
     if (v.empty()) Fail(path, "must not be empty");
   }
@@ -334,16 +359,33 @@ Config DefaultConfig() {
   model->set_hnsw_ef_construction(200);
   model->set_hnsw_ef_search(100);
   model->set_fresh_tier_max(20000);
+  model->set_als_alpha(10);
+  model->set_als_lambda(0.1);
   auto* recommend = c.mutable_recommend();
   recommend->set_default_k(20);
   recommend->set_trending_half_life_seconds(86400);
   recommend->set_user_recent_items(50);
   recommend->set_candidate_multiplier(5);
+  recommend->set_popular_half_life_seconds(2592000);
+  recommend->set_trending_prior(5);
+  recommend->set_affinity_half_life_seconds(1209600);
+  recommend->set_max_affinities(32);
+  recommend->set_session_items(20);
+  recommend->set_content_max_age_seconds(604800);
+  recommend->set_content_items_per_label(200);
+  auto* covisit = recommend->mutable_covisit();
+  covisit->set_window_items(5);
+  covisit->set_window_seconds(1800);
+  covisit->set_slots_per_item(100);
+  covisit->set_top_per_item(50);
+  covisit->set_half_life_seconds(604800);
+  covisit->set_max_mb(700);
   (*c.mutable_surfaces())["default"] = DefaultSurface();
   auto* ingest = c.mutable_ingest();
   ingest->set_queue_capacity(100000);
   ingest->set_max_batch_events(2000);
   ingest->set_dedupe_window_seconds(86400);
+  ingest->set_max_fold_lag_events(200000);
   auto* demo = c.mutable_demo();
   demo->set_enabled(true);
   demo->set_items(3000);
@@ -435,6 +477,8 @@ absl::Status Validate(const Config& c) {
   }
   k.Min("model.hnsw_ef_search", m.hnsw_ef_search(), 1);
   k.Min("model.fresh_tier_max", m.fresh_tier_max(), 1);
+  k.NonNegative("model.als_alpha", m.als_alpha());
+  k.Positive("model.als_lambda", m.als_lambda());
 
   const auto& r = c.recommend();
   k.Min("recommend.default_k", r.default_k(), 1);
@@ -444,6 +488,28 @@ absl::Status Validate(const Config& c) {
   k.Positive("recommend.trending_half_life_seconds", r.trending_half_life_seconds());
   k.Min("recommend.user_recent_items", r.user_recent_items(), 1);
   k.Min("recommend.candidate_multiplier", r.candidate_multiplier(), 1);
+  if (!std::isfinite(r.popular_half_life_seconds()) ||
+      !(r.popular_half_life_seconds() > r.trending_half_life_seconds())) {
+    k.Fail("recommend.popular_half_life_seconds",
+           "must be finite and > recommend.trending_half_life_seconds (",
+           r.trending_half_life_seconds(), "), got ", r.popular_half_life_seconds());
+  }
+  k.NonNegative("recommend.trending_prior", r.trending_prior());
+  k.Positive("recommend.affinity_half_life_seconds", r.affinity_half_life_seconds());
+  k.Range("recommend.max_affinities", r.max_affinities(), 1, 1000);
+  k.Range("recommend.session_items", r.session_items(), 1, 1000);
+  k.Positive("recommend.content_max_age_seconds", r.content_max_age_seconds());
+  k.Range("recommend.content_items_per_label", r.content_items_per_label(), 1, 100000);
+  const auto& cv = r.covisit();
+  k.Range("recommend.covisit.window_items", cv.window_items(), 1, 100);
+  k.Positive("recommend.covisit.window_seconds", cv.window_seconds());
+  if (cv.slots_per_item() < cv.top_per_item()) {
+    k.Fail("recommend.covisit.slots_per_item", "must be >= recommend.covisit.top_per_item (",
+           cv.top_per_item(), "), got ", cv.slots_per_item());
+  }
+  k.Range("recommend.covisit.top_per_item", cv.top_per_item(), 1, 1000);
+  k.Positive("recommend.covisit.half_life_seconds", cv.half_life_seconds());
+  k.Min("recommend.covisit.max_mb", cv.max_mb(), 1);
 
   if (!c.surfaces().contains("default")) {
     k.Fail("surfaces", "must contain a surface named \"default\"");
@@ -467,17 +533,33 @@ absl::Status Validate(const Config& c) {
     if (!any_positive) {
       k.Fail(path + ".source_weights", "at least one weight must be > 0");
     }
-    std::set<std::string> seen;
-    for (int i = 0; i < s.seen_event_types_size(); ++i) {
-      const std::string& t = s.seen_event_types(i);
-      const std::string item = absl::StrCat(path, ".seen_event_types[", i, "]");
-      if (!c.event_types().contains(t)) {
-        k.Fail(item, "\"", absl::CHexEscape(t), "\" is not in event_types");
-      } else if (!seen.insert(t).second) {
-        k.Fail(item, "duplicate \"", t, "\"");
+    // A list of configured event types, without duplicates.
+    const auto event_type_list = [&](absl::string_view field,
+                                     const pb::RepeatedPtrField<std::string>& types) {
+      std::set<std::string> seen;
+      for (int i = 0; i < types.size(); ++i) {
+        const std::string& t = types.Get(i);
+        const std::string item = absl::StrCat(path, ".", field, "[", i, "]");
+        if (!c.event_types().contains(t)) {
+          k.Fail(item, "\"", absl::CHexEscape(t), "\" is not in event_types");
+        } else if (!seen.insert(t).second) {
+          k.Fail(item, "duplicate \"", t, "\"");
+        }
       }
-    }
+    };
+    event_type_list("seen_event_types", s.seen_event_types());
     k.NonNegative(path + ".max_item_age_seconds", s.max_item_age_seconds());
+    k.NonNegative(path + ".freshness_weight", s.freshness_weight());
+    k.Positive(path + ".freshness_half_life_seconds", s.freshness_half_life_seconds());
+    k.NonNegative(path + ".popularity_weight", s.popularity_weight());
+    const Diversity& div = s.diversity();
+    k.OneOf(path + ".diversity.mode", div.mode(), {"none", "mmr", "category_cap"});
+    k.Fraction(path + ".diversity.mmr_lambda", div.mmr_lambda());
+    k.Min(path + ".diversity.max_per_category", div.max_per_category(), 1);
+    k.Fraction(path + ".explore_epsilon", s.explore_epsilon());
+    k.Range(path + ".explore_pool_size", s.explore_pool_size(), 1, 10000);
+    event_type_list("continuation_event_types", s.continuation_event_types());
+    event_type_list("finish_event_types", s.finish_event_types());
   }
 
   const auto& in = c.ingest();
@@ -488,6 +570,11 @@ absl::Status Validate(const Config& c) {
   }
   k.Min("ingest.max_batch_events", in.max_batch_events(), 1);
   k.Positive("ingest.dedupe_window_seconds", in.dedupe_window_seconds());
+  k.Min("ingest.max_fold_lag_events", in.max_fold_lag_events(), 1);
+  if (in.max_fold_lag_events() < l.max_events_per_call()) {
+    k.Fail("ingest.max_fold_lag_events", "must be >= limits.max_events_per_call (",
+           l.max_events_per_call(), "), got ", in.max_fold_lag_events());
+  }
 
   k.Range("demo.items", c.demo().items(), 0, 1000000);
   k.Min("demo.users", c.demo().users(), 0);

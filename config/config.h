@@ -27,7 +27,8 @@ using recd::v1::config::Config;
 // Candidate sources a surface may blend (the keys allowed in
 // Surface.source_weights). A new source is added here and nowhere else in
 // config/.
-inline constexpr std::array<std::string_view, 2> kKnownSources = {"ann", "trending"};
+inline constexpr std::array<std::string_view, 6> kKnownSources = {
+    "ann", "covisit", "content", "trending", "popular", "continuation"};
 
 // Every field at the default documented in config.proto (and listed in
 // config/recd.yaml). The result passes Validate().

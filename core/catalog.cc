@@ -7,6 +7,7 @@ namespace recd::core {
 
 uint32_t Catalog::InternLabel(const std::string& s) {
   auto [it, inserted] = labels_.try_emplace(s, static_cast<uint32_t>(labels_.size()));
+  if (inserted) label_names_.push_back(s);
   return it->second;
 }
 
@@ -30,7 +31,22 @@ uint32_t Catalog::Upsert(const ItemInfo& info) {
   for (const auto& t : info.tags) row.tags.push_back(InternLabel(t));
   std::sort(row.categories.begin(), row.categories.end());
   std::sort(row.tags.begin(), row.tags.end());
-  return it->second;
+  const uint32_t dense = it->second;
+  // Series: leave the old one, join the new one.
+  if (row.series != ItemRow::kNoSeries) {
+    auto& members = series_[row.series];
+    std::erase_if(members, [&](const auto& m) { return m.second == dense; });
+  }
+  row.series = ItemRow::kNoSeries;
+  if (!info.series_id.empty()) {
+    row.series = InternLabel(info.series_id);
+    row.series_index = info.series_index;
+    auto& members = series_[row.series];
+    members.insert(std::upper_bound(members.begin(), members.end(),
+                                    std::make_pair(info.series_index, dense)),
+                   {info.series_index, dense});
+  }
+  return dense;
 }
 
 uint32_t Catalog::Intern(std::string_view id) {
@@ -66,6 +82,18 @@ std::optional<uint32_t> Catalog::Reader::Find(std::string_view id) const {
   auto it = c_.dense_.find(std::string(id));
   if (it == c_.dense_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<uint32_t> Catalog::Reader::NextInSeries(uint32_t dense) const {
+  const ItemRow& row = c_.rows_[dense];
+  if (row.series == ItemRow::kNoSeries) return std::nullopt;
+  const auto& members = c_.series_.at(row.series);
+  auto it = std::upper_bound(members.begin(), members.end(),
+                             std::make_pair(row.series_index, ~uint32_t{0}));
+  for (; it != members.end(); ++it) {
+    if (c_.rows_[it->second].alive) return it->second;
+  }
+  return std::nullopt;
 }
 
 std::optional<uint32_t> Catalog::Reader::Label(std::string_view label) const {

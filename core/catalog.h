@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -26,6 +27,11 @@ struct ItemRow {
   bool has_vector = false;
   std::vector<uint32_t> categories;  // interned label ids, sorted
   std::vector<uint32_t> tags;        // interned label ids, sorted
+  // Series membership (properties "series_id", "series_index"); series_id
+  // is an interned label id, kNoSeries when the item is in none.
+  uint32_t series = kNoSeries;
+  double series_index = 0;
+  static constexpr uint32_t kNoSeries = 0xffffffffu;
 };
 
 // What Catalog::Upsert takes (the parts of recd.v1.Item the index needs).
@@ -37,6 +43,8 @@ struct ItemInfo {
   bool has_vector = false;
   std::vector<std::string> categories;
   std::vector<std::string> tags;
+  std::string series_id;  // empty: not in a series
+  double series_index = 0;
 };
 
 class Catalog {
@@ -64,6 +72,10 @@ class Catalog {
     size_t capacity() const { return c_.rows_.size(); }
     // Interned label id of a category or tag; nullopt if no item has it.
     std::optional<uint32_t> Label(std::string_view label) const;
+    const std::string& LabelName(uint32_t label) const { return c_.label_names_[label]; }
+    // The live item that follows `dense` in its series (smallest
+    // series_index greater than its own), if any.
+    std::optional<uint32_t> NextInSeries(uint32_t dense) const;
 
    private:
     const Catalog& c_;
@@ -78,6 +90,10 @@ class Catalog {
   std::vector<std::string> ids_;
   std::vector<ItemRow> rows_;
   std::unordered_map<std::string, uint32_t> labels_;
+  std::vector<std::string> label_names_;
+  // series label -> (series_index, dense id) sorted; deleted items stay
+  // listed and are skipped by NextInSeries.
+  std::unordered_map<uint32_t, std::vector<std::pair<double, uint32_t>>> series_;
   size_t live_ = 0;
 };
 

@@ -1,6 +1,7 @@
 // The engine: everything recd keeps on one host, wired together — the
-// RocksDB store, the in-memory catalog, the vector index, trending, user
-// states, the commit thread (Ingestor) and the fold-in worker — behind the
+// RocksDB store, the in-memory catalog, item vectors and the vector index,
+// popularity, co-visitation, the content index, user states, the commit
+// thread (Ingestor), the fold-in worker and the impression log — behind the
 // calls the gRPC layer needs. No gRPC types here.
 //
 // Thread safety: every public method may be called from any thread. The
@@ -8,6 +9,7 @@
 // `done` from it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -19,11 +21,15 @@
 
 #include "absl/status/statusor.h"
 #include "core/catalog.h"
+#include "core/content_index.h"
+#include "core/covisit.h"
 #include "core/fold.h"
+#include "core/impressions.h"
 #include "core/ingest.h"
+#include "core/item_vectors.h"
 #include "core/options.h"
+#include "core/popularity.h"
 #include "core/recommender.h"
-#include "core/trending.h"
 #include "core/user_store.h"
 #include "core/validate.h"
 #include "core/vector_index.h"
@@ -39,20 +45,35 @@ struct EngineStats {
   uint64_t last_seq = 0;       // last committed event
   uint64_t folded_seq = 0;     // last folded event
   uint64_t queued_events = 0;  // waiting for the commit thread
+  uint64_t events_folded = 0;
+  uint64_t events_skipped = 0;  // unparsable log records passed over
+  uint64_t impressions_dropped = 0;
   std::map<std::string, uint64_t> events_by_type;  // committed since start
+  std::array<uint64_t, kNumSources> shown_by_source{};
+  // type -> per-source events attributed to a shown slate
+  std::map<std::string, std::array<uint64_t, kNumSources>> attributed;
+};
+
+struct RecommendResult {
+  std::string recommendation_id;
+  std::string model_version;
+  uint64_t folded_seq = 0;  // state reflects events up to here
+  Slate slate;
 };
 
 class Engine {
  public:
-  // Opens the store in options.data_dir, loads the catalog and vectors,
-  // builds the index, and starts the commit and fold-in threads (which
-  // replay any events not yet folded).
+  // Opens the store in options.data_dir, loads the catalog, vectors and
+  // derived state, builds the index, and starts the commit and fold-in
+  // threads (which replay any events not yet folded).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
   ~Engine();  // Shutdown()
 
   const EngineOptions& options() const { return options_; }
 
-  // Track: events already validated (ConvertEvents). See Ingestor.
+  // Track: events already validated (ConvertEvents). RESOURCE_EXHAUSTED
+  // (nothing written, done not called) when the commit queue is full or
+  // the fold-in lags more than max_fold_lag_events behind.
   [[nodiscard]] absl::Status TrackAsync(std::vector<recd::v1::records::StoredEvent> events,
                                         Ingestor::EventsDone done);
 
@@ -66,7 +87,12 @@ class Engine {
   // Reads an item from the store; nullopt when absent. (A disk read.)
   [[nodiscard]] absl::StatusOr<std::optional<recd::v1::Item>> GetItem(const std::string& id) const;
 
-  [[nodiscard]] absl::StatusOr<Slate> Recommend(const RecommendQuery& q) const;
+  // Ranks, logs the impressions (asynchronously) and remembers the slate
+  // for attribution.
+  [[nodiscard]] absl::StatusOr<RecommendResult> Recommend(const RecommendQuery& q);
+  // Related items of item_id (Recommender::Related); logged the same way.
+  [[nodiscard]] absl::StatusOr<RecommendResult> Related(const RecommendQuery& q,
+                                                        const std::string& item_id);
 
   uint64_t folded_seq() const { return fold_->folded_seq(); }
   bool WaitFolded(uint64_t seq, double timeout_seconds) {
@@ -76,27 +102,38 @@ class Engine {
   // vectors are those given in the catalog.
   std::string model_version() const { return "catalog"; }
   EngineStats Stats() const;
+  const Histogram& fold_lag() const { return fold_stats_.lag_seconds; }
   bool CatalogEmpty() const { return catalog_.size() == 0; }
 
-  // Stops taking writes, commits and folds what was queued, flushes the
-  // store. Idempotent.
+  // Stops taking writes, commits and folds what was queued, writes the
+  // buffered impressions, flushes the store. Idempotent.
   void Shutdown();
 
  private:
   explicit Engine(const EngineOptions& options);
   absl::Status Load();
   void ApplyUpsert(const recd::v1::Item& item);  // commit thread
+  absl::StatusOr<RecommendResult> Log(const RecommendQuery& q, std::string recommendation_id,
+                                      uint64_t folded, absl::StatusOr<Slate> slate);
+  void FlushImpressions();  // commit thread
 
   EngineOptions options_;
   std::unique_ptr<storage::Store> store_;
   Catalog catalog_;
-  std::unique_ptr<VectorIndex> vectors_;
-  std::unique_ptr<Trending> trending_;
+  std::unique_ptr<ItemVectors> item_vectors_;
+  std::unique_ptr<VectorIndex> index_;
+  std::unique_ptr<Popularity> popularity_;
+  std::unique_ptr<Covisitation> covisit_;
+  std::unique_ptr<ContentIndex> content_;
   std::unique_ptr<UserStore> users_;
+  std::unique_ptr<SlateCache> slates_;
+  std::unique_ptr<ImpressionBuffer> impressions_;
+  FoldStats fold_stats_;
   std::unique_ptr<FoldWorker> fold_;
   std::unique_ptr<Ingestor> ingest_;
   std::unique_ptr<Recommender> recommender_;
   std::map<std::string, std::atomic<uint64_t>> events_by_type_;
+  std::array<std::atomic<uint64_t>, kNumSources> shown_by_source_{};
   std::atomic<bool> shut_down_{false};
 };
 

@@ -1,13 +1,17 @@
 #include "core/fold.h"
 
 #include <algorithm>
-#include <chrono>
+#include <cmath>
+#include <limits>
 #include <unordered_map>
 
+#include "core/als.h"
+#include "spdlog/spdlog.h"
 #include "storage/keys.h"
 
 namespace recd::core {
 
+using recd::v1::records::Affinity;
 using recd::v1::records::ItemStats;
 using recd::v1::records::StoredEvent;
 using recd::v1::records::UserItem;
@@ -15,8 +19,21 @@ using recd::v1::records::UserState;
 
 namespace {
 
-// Folds one event into a user state (per-item aggregate, capped).
-void FoldIntoUser(const StoredEvent& e, double weight, int max_items, UserState* state) {
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// log2(2^a + 2^b) without overflow.
+double Log2AddExp2(double a, double b) {
+  if (std::isinf(a) && a < 0) return b;
+  double hi = std::max(a, b), lo = std::min(a, b);
+  return hi + std::log2(1.0 + std::exp2(lo - hi));
+}
+
+// Per-item aggregate, capped by recency.
+void FoldItem(const StoredEvent& e, double weight, int max_items, UserState* state) {
   UserItem* agg = nullptr;
   for (auto& it : *state->mutable_items()) {
     if (it.item_id() == e.item_id()) {
@@ -35,29 +52,75 @@ void FoldIntoUser(const StoredEvent& e, double weight, int max_items, UserState*
     types->Add(std::string(e.type()));
     std::sort(types->begin(), types->end());
   }
-  state->set_folded_seq(e.seq());
   if (state->items_size() > max_items) {
-    // Drop the least recently touched item.
     auto* items = state->mutable_items();
-    auto oldest = std::min_element(items->begin(), items->end(),
-                                   [](const UserItem& a, const UserItem& b) {
-                                     return a.last_us() < b.last_us();
-                                   });
-    items->erase(oldest);
+    items->erase(std::min_element(items->begin(), items->end(),
+                                  [](const UserItem& a, const UserItem& b) {
+                                    return a.last_us() < b.last_us();
+                                  }));
   }
+}
+
+// Decayed affinities to the item's categories and tags, strongest kept.
+void FoldAffinities(const std::vector<std::string>& labels, double weight, int64_t t_us,
+                    const EngineOptions& o, UserState* state) {
+  const double term = std::log2(weight) + t_us / (o.affinity_half_life_seconds * 1e6);
+  auto* affs = state->mutable_affinities();
+  for (const auto& label : labels) {
+    Affinity* a = nullptr;
+    for (auto& x : *affs) {
+      if (x.label() == label) {
+        a = &x;
+        break;
+      }
+    }
+    if (a == nullptr) {
+      a = affs->Add();
+      a->set_label(label);
+      a->set_log2_score(-std::numeric_limits<double>::infinity());
+    }
+    a->set_log2_score(Log2AddExp2(a->log2_score(), term));
+  }
+  std::sort(affs->begin(), affs->end(), [](const Affinity& a, const Affinity& b) {
+    return a.log2_score() > b.log2_score();
+  });
+  while (affs->size() > o.max_affinities) affs->RemoveLast();
 }
 
 }  // namespace
 
-FoldWorker::FoldWorker(storage::Store* store, Catalog* catalog, Trending* trending,
-                       UserStore* users, FoldOptions options)
-    : store_(store), catalog_(catalog), trending_(trending), users_(users),
-      options_(std::move(options)) {
-  auto raw = store_->Get(storage::Cf::kMeta, storage::kMetaFoldWatermark);
+bool SolveUserVector(const UserState& state, const Catalog& catalog, const ItemVectors& vectors,
+                     const EngineOptions& options, std::vector<float>* out) {
+  const int dim = vectors.dim();
+  std::vector<float> buf(static_cast<size_t>(state.items_size()) * dim);
+  std::vector<const float*> rows;
+  std::vector<float> weights;
+  {
+    Catalog::Reader r(catalog);
+    for (const auto& it : state.items()) {
+      auto d = r.Find(it.item_id());
+      float* dst = buf.data() + rows.size() * dim;
+      if (!d || !vectors.Get(*d, dst)) continue;
+      rows.push_back(dst);
+      weights.push_back(static_cast<float>(it.weight()));
+    }
+  }
+  if (rows.empty()) return false;
+  AlsParams p;
+  p.factors = dim;
+  p.alpha = options.als_alpha;
+  p.lambda = options.als_lambda;
+  return FoldInUser(vectors.Gramian()->data(), dim, rows, weights, p, out);
+}
+
+FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, std::string model_version,
+                       FoldStats* stats)
+    : deps_(deps), options_(options), model_version_(std::move(model_version)), stats_(stats) {
+  auto raw = deps_.store->Get(storage::Cf::kMeta, storage::kMetaFoldWatermark);
   if (raw.ok() && raw->has_value() && (*raw)->size() == 8) {
     folded_.store(storage::DecodeU64(**raw));
   }
-  auto last = store_->Get(storage::Cf::kMeta, storage::kMetaLastSeq);
+  auto last = deps_.store->Get(storage::Cf::kMeta, storage::kMetaLastSeq);
   if (last.ok() && last->has_value() && (*last)->size() == 8) {
     target_ = storage::DecodeU64(**last);
   }
@@ -96,9 +159,13 @@ void FoldWorker::Run() {
     }
     auto n = FoldBatch();
     if (!n.ok()) {
-      // Storage failure: retry shortly rather than spin; the state stays
-      // at its watermark, so nothing is lost.
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // Storage failure: retry shortly rather than spin (the persisted state
+      // stays at its watermark, so nothing is lost), but never past a Stop():
+      // the next start resumes from the watermark.
+      spdlog::error("fold-in: {}; retrying", n.status().ToString());
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+      if (stopping_) return;
       continue;
     }
     if (*n == 0) {
@@ -111,45 +178,101 @@ void FoldWorker::Run() {
 }
 
 absl::StatusOr<int> FoldWorker::FoldBatch() {
+  const EngineOptions& o = *options_;
   const uint64_t from = folded_seq() + 1;
   std::unordered_map<std::string, std::shared_ptr<UserState>> changed_users;
   std::unordered_map<uint32_t, std::string> changed_items;  // dense -> id
+  std::vector<int64_t> received;
+  std::vector<SessionItem> recent;
+  std::vector<std::string> labels;
   uint64_t last = from - 1;
   int n = 0;
   absl::Status inner;
-  absl::Status scan = store_->Scan(
+  absl::Status scan = deps_.store->Scan(
       storage::Cf::kEvents, storage::EncodeU64(from),
-      [&](std::string_view, std::string_view value) {
+      [&](std::string_view seq_key, std::string_view value) {
         StoredEvent e;
         if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          inner = absl::DataLossError("events CF: unparsable event after seq " +
-                                      std::to_string(last));
-          return false;
+          // A corrupt record must not stall the fold-in for good: skip it
+          // (counted and logged), the watermark moves past it.
+          last = storage::DecodeU64(seq_key);
+          stats_->events_skipped.fetch_add(1, std::memory_order_relaxed);
+          spdlog::error("events CF: skipping unparsable event seq {}", last);
+          return ++n < o.max_batch_events;
         }
-        auto w = options_.event_weights.find(e.type());
-        // A type removed from the config since the event was written
-        // still counts, with weight 1.
-        double weight = w == options_.event_weights.end() ? 1.0 : w->second;
+        auto w = o.event_weights.find(e.type());
+        // A type removed from the config since the event was written still
+        // counts, with weight 1.
+        const double weight = w == o.event_weights.end() ? 1.0 : w->second;
+        const int64_t t = e.occurred_at_us();
         std::string key = UserKey(e.user_id(), e.session_id());
         auto& state = changed_users[key];
         if (state == nullptr) {
-          auto cur = users_->Get(key);
+          auto cur = deps_.users->Get(key);
           if (!cur.ok()) {
             inner = cur.status();
             return false;
           }
           state = *cur ? std::make_shared<UserState>(**cur) : std::make_shared<UserState>();
         }
-        FoldIntoUser(e, weight, options_.max_user_items, state.get());
-        uint32_t dense = catalog_->Intern(e.item_id());
-        trending_->Add(dense, weight, e.occurred_at_us());
+        const uint32_t dense = deps_.catalog->Intern(e.item_id());
+
+        // Session ring -> co-visitation pairs with the previous items.
+        if (!e.session_id().empty() && state->session_id() != e.session_id()) {
+          state->set_session_id(e.session_id());
+          state->clear_session();
+        }
+        recent.clear();
+        for (const auto& s : state->session()) {
+          recent.push_back({deps_.catalog->Intern(s.item_id()), s.weight(), s.t_us()});
+        }
+        deps_.covisit->Observe(dense, weight, t, recent);
+        auto* ring = state->add_session();
+        ring->set_item_id(e.item_id());
+        ring->set_weight(weight);
+        ring->set_t_us(t);
+        if (state->session_size() > o.session_items) {
+          state->mutable_session()->DeleteSubrange(0, state->session_size() - o.session_items);
+        }
+
+        FoldItem(e, weight, o.max_user_items, state.get());
+        (*state->mutable_type_counts())[e.type()] += 1;
+        labels.clear();
+        {
+          Catalog::Reader r(*deps_.catalog);
+          const ItemRow& row = r.Row(dense);
+          for (uint32_t c : row.categories) labels.push_back("c:" + r.LabelName(c));
+          for (uint32_t tg : row.tags) labels.push_back("t:" + r.LabelName(tg));
+        }
+        FoldAffinities(labels, weight, t, o, state.get());
+        state->set_folded_seq(e.seq());
+
+        deps_.popularity->Add(dense, weight, t);
         changed_items.emplace(dense, e.item_id());
+        if (!e.recommendation_id().empty()) {
+          if (auto src = deps_.slates->SourceOf(e.recommendation_id(), e.item_id())) {
+            auto it = stats_->attributed.find(e.type());
+            if (it != stats_->attributed.end()) {
+              it->second[static_cast<int>(*src)].fetch_add(1, std::memory_order_relaxed);
+            }
+          }
+        }
+        received.push_back(e.received_at_us());
         last = e.seq();
-        return ++n < options_.max_batch_events;
+        return ++n < o.max_batch_events;
       });
   if (!scan.ok()) return scan;
   if (!inner.ok()) return inner;
   if (n == 0) return 0;
+
+  // One fold-in solve per changed user.
+  std::vector<float> x;
+  for (auto& [key, state] : changed_users) {
+    if (SolveUserVector(*state, *deps_.catalog, *deps_.vectors, o, &x)) {
+      state->mutable_vector()->Assign(x.begin(), x.end());
+      state->set_vector_model(model_version_);
+    }
+  }
 
   storage::WriteBatch batch;
   for (const auto& [key, state] : changed_users) {
@@ -157,24 +280,38 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   }
   for (const auto& [dense, id] : changed_items) {
     ItemStats stats;
-    stats.set_trending(trending_->Get(dense));
+    stats.set_trending(deps_.popularity->Log2Short(dense));
+    stats.set_popular(deps_.popularity->Log2Long(dense));
+    stats.set_clock_us(deps_.popularity->clock_us());
     batch.Put(storage::Cf::kItemStats, id, stats.SerializeAsString());
+  }
+  for (uint32_t item : deps_.covisit->TakeChanged()) {
+    auto it = changed_items.find(item);
+    std::string id;
+    if (it != changed_items.end()) {
+      id = it->second;
+    } else {
+      Catalog::Reader r(*deps_.catalog);
+      id = r.Id(item);
+    }
+    batch.Put(storage::Cf::kCovisit, id, deps_.covisit->Serialize(item));
   }
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(last));
   // Derived state is replayable from the log: no fsync needed.
-  if (auto st = store_->Write(batch, /*sync=*/false); !st.ok()) return st;
+  if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) return st;
 
-  for (auto& [key, state] : changed_users) users_->Put(key, std::move(state));
+  for (auto& [key, state] : changed_users) deps_.users->Put(key, std::move(state));
+  deps_.covisit->Publish();
   bool caught_up;
   {
     std::lock_guard lock(mu_);
     caught_up = last >= target_;
   }
-  // Republishing the trending list is O(items): once the worker has caught
-  // up, or at most every kPublishInterval while it works through a backlog.
+  // Republishing popularity is O(items): once the worker has caught up, or
+  // at most every kPublishInterval while it works through a backlog.
   auto now = std::chrono::steady_clock::now();
   if (caught_up || now - last_publish_ >= kPublishInterval) {
-    trending_->Publish();
+    deps_.popularity->Publish();
     last_publish_ = now;
   }
   {
@@ -182,6 +319,9 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     folded_.store(last, std::memory_order_release);
   }
   folded_cv_.notify_all();
+  const int64_t visible = NowUs();
+  for (int64_t r : received) stats_->lag_seconds.Observe(std::max<int64_t>(0, visible - r) / 1e6);
+  stats_->events_folded.fetch_add(n, std::memory_order_relaxed);
   return n;
 }
 

@@ -1,15 +1,23 @@
 // The fold-in worker: a background thread that reads the event log from its
-// own watermark and folds each event into derived state — the user's state
-// (per-item aggregates) and the items' trending scores — then writes the
-// changed state and the new watermark in one WriteBatch (DESIGN.md "Derived
-// state has watermarks"). After a crash it resumes from the watermark, so no
-// acknowledged event is missing from the state. Folding uses event time
-// only, so a replay gives the same state.
+// own watermark and folds each event into derived state (DESIGN.md "Derived
+// state has watermarks"):
+//   - the user's state: per-item aggregates, counts per event type, the
+//     session ring, decayed category/tag affinities, and the user vector by
+//     the closed-form implicit-ALS fold-in against the current item vectors
+//     (one solve per changed user per batch);
+//   - item popularity (two half-lives) and session co-visitation;
+//   - attribution of events that carry a recommendation id to the source
+//     that showed the item.
+// Each batch writes the changed state and the new watermark in one
+// WriteBatch, so after a crash it resumes from the watermark and no
+// acknowledged event is missing. Folding uses event time only, so a replay
+// gives the same state.
 //
 // Thread safety: Notify/folded_seq/WaitFolded from any thread; everything
 // else happens on the worker thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -20,25 +28,47 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/catalog.h"
-#include "core/trending.h"
+#include "core/covisit.h"
+#include "core/histogram.h"
+#include "core/impressions.h"
+#include "core/item_vectors.h"
+#include "core/options.h"
+#include "core/popularity.h"
+#include "core/sources.h"
 #include "core/user_store.h"
 #include "storage/store.h"
 
 namespace recd::core {
 
-struct FoldOptions {
-  std::map<std::string, double> event_weights;
-  int max_user_items = 500;
-  int max_batch_events = 2000;
+// What the worker reads and writes. All must outlive the worker.
+struct FoldDeps {
+  storage::Store* store;
+  Catalog* catalog;
+  Popularity* popularity;
+  UserStore* users;
+  Covisitation* covisit;
+  const ItemVectors* vectors;
+  const SlateCache* slates;
+};
+
+// Counters the worker keeps, read by metrics.
+struct FoldStats {
+  std::atomic<uint64_t> events_folded{0};
+  std::atomic<uint64_t> events_skipped{0};  // unparsable records passed over
+  Histogram lag_seconds;  // commit (ack) -> state visible
+  // Events carrying a recommendation id whose item that slate showed, by
+  // source and event type (index into the sorted configured types).
+  std::map<std::string, std::array<std::atomic<uint64_t>, kNumSources>> attributed;
 };
 
 class FoldWorker {
  public:
   // Reads the watermark and starts the thread, which first replays the
-  // events after it. REQUIRES: the other objects outlive this one.
-  FoldWorker(storage::Store* store, Catalog* catalog, Trending* trending, UserStore* users,
-             FoldOptions options);
+  // events after it. `model_version` names the item vectors' model.
+  FoldWorker(FoldDeps deps, const EngineOptions* options, std::string model_version,
+             FoldStats* stats);
   ~FoldWorker();  // Stop()
 
   // Wakes the worker: events up to `seq` are in the log.
@@ -56,14 +86,13 @@ class FoldWorker {
   // Folds events (watermark, up to max_batch_events]; returns how many.
   absl::StatusOr<int> FoldBatch();
 
-  storage::Store* store_;
-  Catalog* catalog_;
-  Trending* trending_;
-  UserStore* users_;
-  FoldOptions options_;
+  FoldDeps deps_;
+  const EngineOptions* options_;
+  const std::string model_version_;
+  FoldStats* stats_;
 
   std::mutex mu_;
-  std::condition_variable cv_;       // worker waits for work
+  std::condition_variable cv_;         // worker waits for work
   std::condition_variable folded_cv_;  // WaitFolded waits for progress
   uint64_t target_ = 0;
   bool stopping_ = false;
@@ -72,5 +101,11 @@ class FoldWorker {
   std::chrono::steady_clock::time_point last_publish_;  // worker thread only
   std::thread thread_;
 };
+
+// Solves the user vector of `state` against `vectors` (implicit-ALS
+// fold-in). False when none of the user's items has a vector. Any thread.
+bool SolveUserVector(const recd::v1::records::UserState& state, const Catalog& catalog,
+                     const ItemVectors& vectors, const EngineOptions& options,
+                     std::vector<float>* out);
 
 }  // namespace recd::core

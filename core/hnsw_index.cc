@@ -158,7 +158,12 @@ class HnswIndex final : public AnnIndex {
 };
 
 // Inserts all rows: the first on this thread (hnswlib needs an entry point),
-// the rest from `num_threads` threads (this one included) in parallel.
+// the rest from `num_threads` threads (this one included) in parallel, as
+// hnswlib allows. Known hnswlib 0.6.2 caveats, both harmless here: concurrent
+// addPoint calls share the level RNG unguarded (ThreadSanitizer reports a
+// race; at worst two elements draw the same level), and TSan reports a lock
+// order inversion between an element's own lock and its neighbours' that
+// cannot close into a cycle (a thread only locks elements already linked).
 absl::Status AddAll(Graph* graph, const uint32_t* ids, const float* vectors, size_t count, int dim,
                     double max_sq, int num_threads) {
   std::vector<float> row(dim + 1);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/diversity.h"  // DiversityMode
+
 namespace recd::core {
 
 struct Limits {
@@ -22,10 +24,31 @@ struct Limits {
 };
 
 struct SurfaceOptions {
-  // Source name -> blend weight; 0 or absent disables the source.
-  std::map<std::string, double> source_weights = {{"ann", 1.0}, {"trending", 0.3}};
+  // Source name (core/sources.h) -> blend weight; 0 or absent disables it.
+  std::map<std::string, double> source_weights = {{"ann", 1.0},     {"covisit", 0.8},
+                                                  {"content", 0.4}, {"trending", 0.3},
+                                                  {"popular", 0.1}, {"continuation", 0.6}};
   std::vector<std::string> seen_event_types = {"view", "click", "purchase"};
   double max_item_age_seconds = 0;  // 0: no limit
+  double freshness_weight = 0.05;
+  double freshness_half_life_seconds = 259200;
+  double popularity_weight = 0.05;
+  DiversityMode diversity = DiversityMode::kMmr;
+  double mmr_lambda = 0.8;
+  int max_per_category = 3;
+  double explore_epsilon = 0.05;
+  int explore_pool_size = 100;
+  std::vector<std::string> continuation_event_types = {"save", "cart"};
+  std::vector<std::string> finish_event_types = {"purchase"};
+};
+
+struct CovisitSettings {
+  int window_items = 5;
+  double window_seconds = 1800;
+  int slots_per_item = 100;
+  int top_per_item = 50;
+  double half_life_seconds = 604800;
+  int max_mb = 700;
 };
 
 struct EngineOptions {
@@ -41,16 +64,31 @@ struct EngineOptions {
   int hnsw_ef_construction = 200;
   int hnsw_ef_search = 100;
   int fresh_tier_max = 20000;
+  double als_alpha = 10;
+  double als_lambda = 0.1;
   // Recommend.
   int default_k = 20;
   double trending_half_life_seconds = 86400;
   int user_recent_items = 50;
   int candidate_multiplier = 5;
+  double popular_half_life_seconds = 2592000;
+  double trending_prior = 5;
+  double affinity_half_life_seconds = 1209600;
+  int max_affinities = 32;
+  int session_items = 20;
+  double content_max_age_seconds = 604800;
+  int content_items_per_label = 200;
+  CovisitSettings covisit;
   std::map<std::string, SurfaceOptions> surfaces = {{"default", SurfaceOptions{}}};
   // Ingest.
   int queue_capacity = 100000;
   int max_batch_events = 2000;
   double dedupe_window_seconds = 86400;
+  int max_fold_lag_events = 200000;
+  // Recent slates kept for attributing events to sources.
+  int slate_cache_entries = 100000;
+  // Impressions buffered for the commit thread before they are dropped.
+  int impression_buffer = 100000;
   // Most items kept per user state (least recent dropped first).
   int max_user_items = 500;
   // User states kept in memory (the rest are read from RocksDB on demand).

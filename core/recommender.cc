@@ -1,20 +1,82 @@
 #include "core/recommender.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/diversity.h"
+#include "core/explore.h"
+#include "core/fold.h"
+
 namespace recd::core {
 namespace {
 
+using recd::v1::records::UserState;
+
 constexpr float kFallbackWeight = 0.01f;
+// Recent session items whose co-visited neighbours are looked up.
+constexpr int kCovisitSeeds = 5;
+// Affinities (strongest first) that the content source looks at.
+constexpr int kContentLabels = 8;
+// Candidates handed to the diversity stage, as a multiple of k (a category
+// cap needs room to find other categories below a dominant one).
+constexpr int kDiversityPool = 10;
+
+// Share of the ANN query given to the current session's items.
+constexpr float kSessionIntent = 0.5f;
+
+void Normalize(std::vector<float>* v) {
+  double n = 0;
+  for (float x : *v) n += double{x} * x;
+  if (n <= 0) return;
+  const float inv = static_cast<float>(1.0 / std::sqrt(n));
+  for (float& x : *v) x *= inv;
+}
+
+// uvec <- (1 - s) * unit(uvec) + s * unit(mean of the vectors of the session
+// items within the co-visitation window of the latest one).
+void BlendSessionIntent(const UserState& state, const Catalog& catalog, const ItemVectors& vectors,
+                        const EngineOptions& o, std::vector<float>* uvec) {
+  if (state.session_size() == 0) return;
+  const int dim = vectors.dim();
+  const int64_t latest = state.session(state.session_size() - 1).t_us();
+  const int64_t window = static_cast<int64_t>(o.covisit.window_seconds * 1e6);
+  std::vector<float> sv(dim, 0.f), v(dim);
+  bool any = false;
+  {
+    Catalog::Reader r(catalog);
+    for (const auto& s : state.session()) {
+      if (latest - s.t_us() > window) continue;
+      auto d = r.Find(s.item_id());
+      if (!d || !vectors.Get(*d, v.data())) continue;
+      for (int i = 0; i < dim; ++i) sv[i] += static_cast<float>(s.weight()) * v[i];
+      any = true;
+    }
+  }
+  if (!any) return;
+  Normalize(uvec);
+  Normalize(&sv);
+  for (int i = 0; i < dim; ++i) (*uvec)[i] = (1 - kSessionIntent) * (*uvec)[i] + kSessionIntent * sv[i];
+}
+
+// Candidates each source may add. A category cap must look deeper: when one
+// category dominates the best candidates, the others are further down.
+size_t CandidateBudget(int k, const EngineOptions& o, const SurfaceOptions& surface) {
+  const size_t base = static_cast<size_t>(k) * o.candidate_multiplier;
+  return surface.diversity == DiversityMode::kCategoryCap ? base * 4 : base;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 // Per-request filter over dense ids; holds the catalog's read view.
 class Eligibility {
  public:
   Eligibility(const Catalog::Reader& r, const RecommendQuery& q, const SurfaceOptions& surface,
-              const recd::v1::records::UserState* state)
+              const UserState* state)
       : r_(r), now_us_(q.now_us) {
     max_age_us_ = static_cast<int64_t>(surface.max_item_age_seconds * 1e6);
     for (const auto& id : q.exclude_item_ids) {
@@ -23,11 +85,11 @@ class Eligibility {
     if (state != nullptr) {
       for (const auto& item : state->items()) {
         bool seen = std::any_of(item.types().begin(), item.types().end(), [&](const auto& t) {
-          return std::find(surface.seen_event_types.begin(), surface.seen_event_types.end(), t) !=
-                 surface.seen_event_types.end();
+          return Contains(surface.seen_event_types, t);
         });
-        if (!seen) continue;
-        if (auto d = r.Find(item.item_id())) excluded_.insert(*d);
+        if (seen) {
+          if (auto d = r.Find(item.item_id())) seen_.insert(*d);
+        }
       }
     }
     include_any_ = !q.include_categories.empty();
@@ -39,13 +101,15 @@ class Eligibility {
     }
   }
 
-  bool operator()(uint32_t dense) const {
+  // allow_seen: continuation candidates come back although seen.
+  bool operator()(uint32_t dense, bool allow_seen = false) const {
     if (dense >= r_.capacity()) return false;
     const ItemRow& row = r_.Row(dense);
     if (!row.alive || !row.available) return false;
     if (row.expires_at_us != 0 && row.expires_at_us <= now_us_) return false;
     if (max_age_us_ > 0 && now_us_ - row.created_at_us > max_age_us_) return false;
     if (excluded_.count(dense)) return false;
+    if (!allow_seen && seen_.count(dense)) return false;
     auto has = [&](uint32_t label) {
       return std::binary_search(row.categories.begin(), row.categories.end(), label);
     };
@@ -53,141 +117,405 @@ class Eligibility {
     if (std::any_of(exclude_.begin(), exclude_.end(), has)) return false;
     return true;
   }
+  void Exclude(uint32_t dense) { excluded_.insert(dense); }
 
  private:
   const Catalog::Reader& r_;
   int64_t now_us_;
   int64_t max_age_us_ = 0;
-  std::unordered_set<uint32_t> excluded_;
+  std::unordered_set<uint32_t> excluded_, seen_;
   bool include_any_ = false;
   std::vector<uint32_t> include_, exclude_;
 };
 
 struct Candidate {
-  float score = 0;
-  std::vector<Contribution> reasons;
+  std::array<float, kNumSources> raw{};  // per-source raw score (0: not found)
+  std::array<const char*, kNumSources> detail{};
 };
 
-double SourceWeight(const SurfaceOptions& s, const std::string& name) {
-  auto it = s.source_weights.find(name);
-  return it == s.source_weights.end() ? 0.0 : it->second;
+// Collects candidates from the sources, then blends them.
+class Pool {
+ public:
+  Pool(const SurfaceOptions& surface, size_t want) : surface_(surface), want_(want) {}
+
+  double Weight(Source s) const {
+    auto it = surface_.source_weights.find(std::string(SourceName(s)));
+    return it == surface_.source_weights.end() ? 0.0 : it->second;
+  }
+  // Adds raw > 0 evidence from source s (accumulating for the same item).
+  void Add(Source s, uint32_t item, float raw, const char* detail) {
+    auto& c = cands_[item];
+    c.raw[static_cast<int>(s)] += raw;
+    c.detail[static_cast<int>(s)] = detail;
+  }
+  bool Has(uint32_t item) const { return cands_.count(item) > 0; }
+  size_t size() const { return cands_.size(); }
+  size_t want() const { return want_; }
+  std::unordered_map<uint32_t, Candidate>& cands() { return cands_; }
+
+ private:
+  const SurfaceOptions& surface_;
+  size_t want_;
+  std::unordered_map<uint32_t, Candidate> cands_;
+};
+
+// Blends normalised source scores and features; returns best first.
+std::vector<RankedCandidate> Blend(Pool& pool, const SurfaceOptions& surface,
+                                   const Catalog::Reader& r, const std::vector<float>& pop,
+                                   int64_t now_us,
+                                   std::unordered_map<uint32_t, std::vector<Contribution>>* why) {
+  // Per-source normaliser: raw / max over this request's candidates (every
+  // raw score is > 0; for ann, items orthogonal or opposite to the user's
+  // vector bring no evidence and are not candidates at all). A min-max
+  // normalisation would hand the weakest retrieved item half the weight
+  // however unrelated it is, and crowd out content-only newcomers.
+  std::array<float, kNumSources> hi;
+  hi.fill(0.f);
+  for (auto& [id, c] : pool.cands()) {
+    for (int s = 0; s < kNumSources; ++s) {
+      if (c.detail[s] != nullptr) hi[s] = std::max(hi[s], c.raw[s]);
+    }
+  }
+  std::vector<RankedCandidate> out;
+  out.reserve(pool.size());
+  const double fresh_h_us = surface.freshness_half_life_seconds * 1e6;
+  for (auto& [id, c] : pool.cands()) {
+    float score = 0;
+    std::vector<Contribution> reasons;
+    for (int s = 0; s < kNumSources; ++s) {
+      if (c.detail[s] == nullptr) continue;
+      const Source src = static_cast<Source>(s);
+      const float norm = hi[s] > 0 ? c.raw[s] / hi[s] : 0.f;
+      const float w = src == Source::kFresh ? kFallbackWeight : static_cast<float>(pool.Weight(src));
+      const float v = w * norm;
+      if (v <= 0) continue;
+      score += v;
+      reasons.push_back({std::string(SourceName(src)), v, c.detail[s]});
+    }
+    const ItemRow& row = r.Row(id);
+    if (surface.freshness_weight > 0) {
+      const double age = std::max<int64_t>(0, now_us - row.created_at_us);
+      const float v = static_cast<float>(surface.freshness_weight * std::exp2(-age / fresh_h_us));
+      if (v > 1e-4f) {
+        score += v;
+        reasons.push_back({"freshness", v, "new"});
+      }
+    }
+    if (surface.popularity_weight > 0 && id < pop.size() && pop[id] > 0) {
+      const float v = static_cast<float>(surface.popularity_weight) * pop[id];
+      if (v > 1e-4f) {
+        score += v;
+        reasons.push_back({"popularity", v, "popular overall"});
+      }
+    }
+    if (reasons.empty()) continue;
+    std::sort(reasons.begin(), reasons.end(),
+              [](const auto& a, const auto& b) { return a.value > b.value; });
+    out.push_back({id, score});
+    (*why)[id] = std::move(reasons);
+  }
+  std::sort(out.begin(), out.end(), [](const RankedCandidate& a, const RankedCandidate& b) {
+    return a.score != b.score ? a.score > b.score : a.item < b.item;
+  });
+  return out;
 }
 
-// The user vector: recency-ordered items' vectors weighted by evidence.
-bool UserVector(const recd::v1::records::UserState& state, const Catalog::Reader& r,
-                const VectorIndex& vectors, int recent, int dim, std::vector<float>* out) {
-  std::vector<const recd::v1::records::UserItem*> items;
-  for (const auto& it : state.items()) items.push_back(&it);
-  std::sort(items.begin(), items.end(),
-            [](const auto* a, const auto* b) { return a->last_us() > b->last_us(); });
-  if (static_cast<int>(items.size()) > recent) items.resize(recent);
-  out->assign(dim, 0.f);
-  std::vector<float> v;
-  double total = 0;
-  for (const auto* it : items) {
-    auto d = r.Find(it->item_id());
-    if (!d || !vectors.Get(*d, &v)) continue;
-    for (int i = 0; i < dim; ++i) (*out)[i] += static_cast<float>(it->weight()) * v[i];
-    total += it->weight();
+// Adds up to pool.want() eligible items from a best-first list.
+template <typename List, typename ItemOf, typename ScoreOf>
+void AddList(Pool& pool, Source s, const List& list, const Eligibility& eligible, ItemOf item_of,
+             ScoreOf score_of, const char* detail) {
+  size_t taken = 0;
+  for (const auto& e : list) {
+    if (taken >= pool.want()) break;
+    const uint32_t id = item_of(e);
+    if (!eligible(id)) continue;
+    const float raw = score_of(e);
+    // No evidence (for ann: orthogonal or opposite to the user's taste).
+    if (!(raw > 0)) continue;
+    pool.Add(s, id, raw, detail);
+    ++taken;
   }
-  if (total <= 0) return false;
-  for (auto& x : *out) x = static_cast<float>(x / total);
-  return true;
+}
+
+void AddFallback(Pool& pool, size_t k, const Catalog::Reader& r, const ContentIndex& content,
+                 const Eligibility& eligible) {
+  if (pool.size() >= k) return;
+  // Newest items first (the content index keeps them); then any item.
+  auto newest = content.Newest(ContentIndex::kAll);
+  float rank = 0;
+  for (const auto& e : *newest) {
+    if (pool.size() >= k) return;
+    if (!pool.Has(e.item) && eligible(e.item)) {
+      pool.Add(Source::kFresh, e.item, 1.f / (1.f + rank++), "new in the catalog");
+    }
+  }
+  for (uint32_t d = 0; d < r.capacity() && pool.size() < k; ++d) {
+    if (!pool.Has(d) && eligible(d)) pool.Add(Source::kFresh, d, 1e-3f, "in the catalog");
+  }
+}
+
+// Runs the diversity stage and turns the result into ranked items.
+Slate Finish(std::vector<RankedCandidate> blended, size_t k, const SurfaceOptions& surface,
+             const Catalog::Reader& r, const ItemVectors& vectors,
+             std::unordered_map<uint32_t, std::vector<Contribution>>& why) {
+  // MMR costs O(k * n * dim): it sees the best k * kDiversityPool. A category
+  // cap is a single greedy pass and sees every candidate.
+  if (surface.diversity != DiversityMode::kCategoryCap && blended.size() > k * kDiversityPool) {
+    blended.resize(k * kDiversityPool);
+  }
+  DiversityOptions div;
+  div.mode = surface.diversity;
+  div.mmr_lambda = surface.mmr_lambda;
+  div.max_per_category = static_cast<uint32_t>(surface.max_per_category);
+  auto vector_of = [&](uint32_t item, std::vector<float>* v) {
+    v->resize(vectors.dim());
+    return vectors.Get(item, v->data());
+  };
+  auto categories_of = [&](uint32_t item) -> const std::vector<uint32_t>& {
+    return r.Row(item).categories;
+  };
+  auto chosen = Diversify(blended, k, div, vector_of, categories_of);
+  if (!chosen.ok()) {  // options are validated at start; keep the blend order
+    blended.resize(std::min(blended.size(), k));
+    chosen = std::move(blended);
+  }
+  Slate slate;
+  for (const auto& c : *chosen) {
+    RankedItem item;
+    item.item_id = r.Id(c.item);
+    item.score = c.score;
+    item.reasons = std::move(why[c.item]);
+    for (const auto& reason : item.reasons) {
+      if (auto s = SourceFromName(reason.source)) {
+        item.source = *s;
+        break;
+      }
+    }
+    item.deterministic_item_id = item.item_id;
+    slate.items.push_back(std::move(item));
+  }
+  return slate;
 }
 
 }  // namespace
 
-Recommender::Recommender(const EngineOptions* options, const Catalog* catalog,
-                         const VectorIndex* vectors, const Trending* trending, UserStore* users)
-    : options_(options), catalog_(catalog), vectors_(vectors), trending_(trending), users_(users) {}
+absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
+                                             const std::string& recommendation_id,
+                                             const std::string& model_version) const {
+  const EngineOptions& o = *d_.options;
+  const SurfaceOptions& surface = o.surfaces.at(q.surface);
+  auto state_or = d_.users->Get(UserKey(q.user_id, q.session_id));
+  if (!state_or.ok()) return state_or.status();
+  const UserState* state = state_or->get();
 
-absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q) const {
-  const SurfaceOptions& surface = options_->surfaces.at(q.surface);
-  auto state = users_->Get(UserKey(q.user_id, q.session_id));
-  if (!state.ok()) return state.status();
+  // The user vector: as folded, or re-solved when it was solved against
+  // another model version (vectors of two trainings are not comparable).
+  std::vector<float> uvec;
+  const double w_ann = surface.source_weights.count("ann") ? surface.source_weights.at("ann") : 0;
+  if (state != nullptr && w_ann > 0) {
+    if (state->vector_model() == model_version && state->vector_size() == d_.vectors->dim()) {
+      uvec.assign(state->vector().begin(), state->vector().end());
+    } else {
+      SolveUserVector(*state, *d_.catalog, *d_.vectors, o, &uvec);
+    }
+  }
+  // Session intent: the ANN query leans toward what the current session is
+  // about, so a few clicks move the list at once even for a user with a long
+  // history (the fold-in weighs all of it).
+  if (!uvec.empty()) BlendSessionIntent(*state, *d_.catalog, *d_.vectors, o, &uvec);
+  auto pop = d_.popularity->Relative();
+  auto trending = d_.popularity->TrendingTop();
+  auto popular = d_.popularity->PopularTop();
 
-  Catalog::Reader reader(*catalog_);
-  Eligibility eligible(reader, q, surface, state->get());
-  const size_t want = static_cast<size_t>(q.k) * options_->candidate_multiplier;
-  std::unordered_map<uint32_t, Candidate> cands;
+  Catalog::Reader r(*d_.catalog);
+  Eligibility eligible(r, q, surface, state);
+  Pool pool(surface, CandidateBudget(q.k, o, surface));
 
-  // ann: user vector -> vector index.
-  if (double w = SourceWeight(surface, "ann"); w > 0 && *state != nullptr) {
-    std::vector<float> uvec;
-    if (UserVector(**state, reader, *vectors_, options_->user_recent_items, options_->dimension,
-                   &uvec)) {
-      // Over-fetch to make up for filtered (mostly already seen) items.
-      int n = static_cast<int>(want + (*state)->items_size());
-      auto hits = vectors_->Search(uvec.data(), n);
-      std::vector<std::pair<uint32_t, float>> kept;
-      for (const auto& h : hits) {
-        if (kept.size() >= want) break;
-        if (eligible(h.id)) kept.emplace_back(h.id, h.score);
+  if (!uvec.empty()) {
+    const int n = static_cast<int>(pool.want() + state->items_size());
+    AddList(pool, Source::kAnn, d_.index->Search(uvec.data(), n), eligible,
+            [](const Neighbor& x) { return x.id; }, [](const Neighbor& x) { return x.score; },
+            "similar to what you liked");
+  }
+  if (pool.Weight(Source::kCovisit) > 0 && state != nullptr) {
+    // The latest session items, most recent first, each weighted by recency.
+    const int n = state->session_size();
+    for (int i = n - 1, used = 0; i >= 0 && used < kCovisitSeeds; --i, ++used) {
+      auto seed = r.Find(state->session(i).item_id());
+      if (!seed) continue;
+      auto top = d_.covisit->Top(*seed);
+      if (top == nullptr) continue;
+      const float recency = 1.f / (1.f + used);
+      size_t taken = 0;
+      for (const auto& nb : *top) {
+        if (taken >= pool.want()) break;
+        if (nb.score <= 0 || !eligible(nb.id)) continue;
+        pool.Add(Source::kCovisit, nb.id, recency * nb.score, "often viewed together with recent items");
+        ++taken;
       }
-      if (!kept.empty()) {
-        float hi = kept.front().second, lo = kept.back().second;
-        for (const auto& [id, s] : kept) {
-          float norm = hi > lo ? (s - lo) / (hi - lo) : 1.f;
-          float c = static_cast<float>(w) * (0.5f + 0.5f * norm);
-          auto& cand = cands[id];
-          cand.score += c;
-          cand.reasons.push_back({"ann", c, "similar to your recent items"});
+    }
+  }
+  if (pool.Weight(Source::kContent) > 0 && state != nullptr && state->affinities_size() > 0) {
+    const double best = state->affinities(0).log2_score();
+    const double fresh_h_us = surface.freshness_half_life_seconds * 1e6;
+    const int64_t max_age_us = static_cast<int64_t>(o.content_max_age_seconds * 1e6);
+    for (int i = 0; i < std::min(kContentLabels, state->affinities_size()); ++i) {
+      const auto& aff = state->affinities(i);
+      const float a = static_cast<float>(std::exp2(aff.log2_score() - best));
+      // The label must still be on the item (relabelled items stay listed).
+      const bool is_tag = aff.label().rfind("t:", 0) == 0;
+      auto label = r.Label(aff.label().substr(2));
+      if (!label) continue;
+      size_t taken = 0;
+      for (const auto& e : *d_.content->Newest(aff.label())) {
+        const int64_t age = q.now_us - e.created_at_us;
+        if (age > max_age_us) break;  // newest first: the rest are older
+        if (taken >= pool.want()) break;
+        if (!eligible(e.item)) continue;
+        const auto& labels = is_tag ? r.Row(e.item).tags : r.Row(e.item).categories;
+        if (!std::binary_search(labels.begin(), labels.end(), *label)) continue;
+        const float fresh = static_cast<float>(std::exp2(-std::max<int64_t>(0, age) / fresh_h_us));
+        pool.Add(Source::kContent, e.item, a * fresh, "new in a topic you follow");
+        ++taken;
+      }
+    }
+  }
+  if (pool.Weight(Source::kTrending) > 0 && !trending->empty()) {
+    const double best = trending->front().log2_score;
+    AddList(pool, Source::kTrending, *trending, eligible,
+            [](const TrendingEntry& e) { return e.item; },
+            [best](const TrendingEntry& e) { return static_cast<float>(std::exp2(e.log2_score - best)); },
+            "trending now");
+  }
+  if (pool.Weight(Source::kPopular) > 0 && !popular->empty()) {
+    const double best = popular->front().log2_score;
+    AddList(pool, Source::kPopular, *popular, eligible,
+            [](const TrendingEntry& e) { return e.item; },
+            [best](const TrendingEntry& e) { return static_cast<float>(std::exp2(e.log2_score - best)); },
+            "popular");
+  }
+  if (pool.Weight(Source::kContinuation) > 0 && state != nullptr) {
+    const int64_t newest = state->items_size() ? std::max_element(state->items().begin(), state->items().end(),
+                                                                   [](const auto& a, const auto& b) {
+                                                                     return a.last_us() < b.last_us();
+                                                                   })->last_us()
+                                               : 0;
+    std::unordered_set<std::string> consumed;
+    for (const auto& it : state->items()) consumed.insert(it.item_id());
+    for (const auto& it : state->items()) {
+      auto d = r.Find(it.item_id());
+      if (!d) continue;
+      // Recency in days relative to the user's latest event.
+      const float recency = 1.f / (1.f + (newest - it.last_us()) / 86400e6f);
+      bool started = false, finished = false;
+      for (const auto& t : it.types()) {
+        started |= Contains(surface.continuation_event_types, t);
+        finished |= Contains(surface.finish_event_types, t);
+      }
+      if (started && !finished && eligible(*d, /*allow_seen=*/true)) {
+        pool.Add(Source::kContinuation, *d, recency, "you started this");
+      }
+      // The next episode of a series the user is in.
+      if (auto next = r.NextInSeries(*d)) {
+        if (!consumed.count(r.Id(*next)) && eligible(*next)) {
+          pool.Add(Source::kContinuation, *next, recency, "next in the series");
         }
       }
     }
   }
+  AddFallback(pool, static_cast<size_t>(q.k), r, *d_.content, eligible);
 
-  // trending: forward-decayed popularity, normalised to the best item.
-  if (double w = SourceWeight(surface, "trending"); w > 0) {
-    auto top = trending_->Top();
-    double best = 0;
-    size_t taken = 0;
-    for (const auto& e : *top) {
-      if (taken >= want) break;
-      if (!eligible(e.item)) continue;
-      if (taken == 0) best = e.log2_score;
-      float c = static_cast<float>(w * std::exp2(e.log2_score - best));
-      auto& cand = cands[e.item];
-      cand.score += c;
-      cand.reasons.push_back({"trending", c, "popular right now"});
-      ++taken;
-    }
-  }
+  std::unordered_map<uint32_t, std::vector<Contribution>> why;
+  auto blended = Blend(pool, surface, r, *pop, q.now_us, &why);
+  Slate slate = Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, *d_.vectors, why);
 
-  // Fallback: newest eligible items, when the sources leave the slate short.
-  if (cands.size() < static_cast<size_t>(q.k)) {
-    std::vector<std::pair<int64_t, uint32_t>> fresh;
-    for (uint32_t d = 0; d < reader.capacity(); ++d) {
-      if (!cands.count(d) && eligible(d)) fresh.emplace_back(reader.Row(d).created_at_us, d);
+  // Exploration, last: may replace slots with eligible newest items.
+  slate.seed = SeedFromId(recommendation_id);
+  if (surface.explore_epsilon > 0 && !slate.items.empty()) {
+    std::vector<uint32_t> dense_slate;
+    for (const auto& it : slate.items) dense_slate.push_back(*r.Find(it.item_id));
+    std::unordered_set<uint32_t> in_slate(dense_slate.begin(), dense_slate.end());
+    std::vector<uint32_t> explore_pool;
+    for (const auto& e : *d_.content->Newest(ContentIndex::kAll)) {
+      if (static_cast<int>(explore_pool.size()) >= surface.explore_pool_size) break;
+      if (!in_slate.count(e.item) && eligible(e.item)) explore_pool.push_back(e.item);
     }
-    size_t need = std::min(fresh.size(), q.k - cands.size());
-    std::partial_sort(fresh.begin(), fresh.begin() + need, fresh.end(), std::greater<>());
-    for (size_t i = 0; i < need; ++i) {
-      float c = kFallbackWeight * (1.f - static_cast<float>(i) / (need + 1));
-      auto& cand = cands[fresh[i].second];
-      cand.score += c;
-      cand.reasons.push_back({"fresh", c, "new in the catalog"});
+    const double eps[1] = {surface.explore_epsilon};
+    auto decisions = ExploreSlate(dense_slate, explore_pool, eps, slate.seed);
+    if (decisions.ok()) {
+      for (size_t j = 0; j < decisions->size(); ++j) {
+        const SlotDecision& dec = (*decisions)[j];
+        RankedItem& it = slate.items[j];
+        it.propensity = dec.propensity;
+        it.pool_size = dec.pool_size;
+        it.epsilon = dec.epsilon;
+        if (dec.explored) {
+          it.item_id = r.Id(dec.item);
+          it.explored = true;
+          it.score = 0;
+          it.source = Source::kExplore;
+          it.reasons = {{"explore", 0.f, "exploring something new"}};
+        }
+      }
     }
-  }
-
-  std::vector<std::pair<uint32_t, Candidate*>> ranked;
-  ranked.reserve(cands.size());
-  for (auto& [id, c] : cands) ranked.emplace_back(id, &c);
-  size_t k = std::min(ranked.size(), static_cast<size_t>(q.k));
-  std::partial_sort(ranked.begin(), ranked.begin() + k, ranked.end(),
-                    [](const auto& a, const auto& b) {
-                      return a.second->score != b.second->score ? a.second->score > b.second->score
-                                                                : a.first < b.first;
-                    });
-  Slate slate;
-  slate.items.reserve(k);
-  for (size_t i = 0; i < k; ++i) {
-    auto& c = *ranked[i].second;
-    std::sort(c.reasons.begin(), c.reasons.end(),
-              [](const auto& a, const auto& b) { return a.value > b.value; });
-    slate.items.push_back({reader.Id(ranked[i].first), c.score, std::move(c.reasons)});
   }
   return slate;
+}
+
+absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
+                                           const std::string& item_id) const {
+  const EngineOptions& o = *d_.options;
+  const SurfaceOptions& surface = o.surfaces.at(q.surface);
+  UserStatePtr state;
+  if (!q.user_id.empty() || !q.session_id.empty()) {
+    auto s = d_.users->Get(UserKey(q.user_id, q.session_id));
+    if (!s.ok()) return s.status();
+    state = *s;
+  }
+  auto pop = d_.popularity->Relative();
+  Catalog::Reader r(*d_.catalog);
+  auto anchor = r.Find(item_id);
+  if (!anchor || !r.Row(*anchor).alive) {
+    return absl::NotFoundError("item_id: no item \"" + item_id + "\"");
+  }
+  Eligibility eligible(r, q, surface, state.get());
+  eligible.Exclude(*anchor);
+  Pool pool(surface, CandidateBudget(q.k, o, surface));
+
+  if (pool.Weight(Source::kCovisit) > 0) {
+    if (auto top = d_.covisit->Top(*anchor)) {
+      AddList(pool, Source::kCovisit, *top, eligible, [](const Neighbor& x) { return x.id; },
+              [](const Neighbor& x) { return x.score; }, "often viewed together");
+    }
+  }
+  std::vector<float> v(d_.vectors->dim());
+  if (pool.Weight(Source::kAnn) > 0 && d_.vectors->Get(*anchor, v.data())) {
+    AddList(pool, Source::kAnn, d_.index->Search(v.data(), static_cast<int>(pool.want()) + 1),
+            eligible, [](const Neighbor& x) { return x.id; },
+            [](const Neighbor& x) { return x.score; }, "similar");
+  }
+  if (pool.Weight(Source::kContent) > 0) {
+    // Items sharing the anchor's categories and tags (any age), by how
+    // many labels they share.
+    const ItemRow& row = r.Row(*anchor);
+    auto add_label = [&](uint32_t label, bool is_tag) {
+      const std::string key = (is_tag ? "t:" : "c:") + r.LabelName(label);
+      size_t taken = 0;
+      for (const auto& e : *d_.content->Newest(key)) {
+        if (taken >= pool.want()) break;
+        if (!eligible(e.item)) continue;
+        const auto& labels = is_tag ? r.Row(e.item).tags : r.Row(e.item).categories;
+        if (!std::binary_search(labels.begin(), labels.end(), label)) continue;
+        pool.Add(Source::kContent, e.item, 1.f, "shares a category or tag");
+        ++taken;
+      }
+    };
+    for (uint32_t c : row.categories) add_label(c, false);
+    for (uint32_t t : row.tags) add_label(t, true);
+  }
+  std::unordered_map<uint32_t, std::vector<Contribution>> why;
+  auto blended = Blend(pool, surface, r, *pop, q.now_us, &why);
+  return Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, *d_.vectors, why);
 }
 
 }  // namespace recd::core

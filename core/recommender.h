@@ -1,17 +1,22 @@
-// The ranking path of Recommend: candidate sources, filters, blend.
-// Sources (each switchable and weighted per surface):
-//   ann      — the user vector (weighted mean of the vectors of the user's
-//              recent items) searched in the vector index;
-//   trending — time-decayed popularity;
-// and, when they leave the slate short, a fallback of the newest eligible
-// items, so that a cold user never gets an empty list while eligible items
-// exist.
-// Filters: deleted, unavailable, expired, older than the surface's max age,
-// seen by the user (surface's event types), per-request exclusions and
-// category include/exclude.
+// The ranking path (DESIGN.md "Read path"): candidate sources -> filters ->
+// blend -> diversity -> exploration (last). Sources, each weighted per
+// surface (a weight of 0 switches it off):
+//   ann          the user vector (implicit-ALS fold-in) in the vector index;
+//   covisit      items co-visited with the session's recent items (works for
+//                anonymous sessions);
+//   content      the user's category/tag affinities x fresh items (reaches
+//                brand-new items with no interactions);
+//   trending     short/long popularity ratio; popular: long-term popularity;
+//   continuation items saved/carted but not finished, and the next item of
+//                a series the user is in.
+// When they leave the slate short, the newest eligible items fill it
+// ("fresh"), so a cold user never gets an empty list while eligible items
+// exist. Filters: deleted, unavailable, expired, older than the surface's
+// max age, seen by the user (surface's seen types; continuation candidates
+// are exempt), per-request exclusions, category include/exclude.
 //
-// Thread safety: Recommend is safe from many threads; it reads immutable
-// snapshots and takes the catalog's shared lock for the request.
+// Thread safety: Recommend/Related are safe from many threads; they read
+// immutable snapshots, seqlocked vectors, and take the catalog's shared lock.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +25,12 @@
 
 #include "absl/status/statusor.h"
 #include "core/catalog.h"
+#include "core/content_index.h"
+#include "core/covisit.h"
+#include "core/item_vectors.h"
 #include "core/options.h"
-#include "core/trending.h"
+#include "core/popularity.h"
+#include "core/sources.h"
 #include "core/user_store.h"
 #include "core/validate.h"
 #include "core/vector_index.h"
@@ -29,36 +38,59 @@
 namespace recd::core {
 
 struct Contribution {
-  std::string source;
+  std::string source;  // a source name or a feature ("freshness", "popularity")
   float value = 0;
   std::string detail;
 };
 
 struct RankedItem {
   std::string item_id;
-  float score = 0;
+  float score = 0;                    // 0 for explored slots
   std::vector<Contribution> reasons;  // largest contribution first
+  Source source = Source::kFresh;     // largest contributing source
+  bool explored = false;
+  double propensity = 1;              // exact P(this item at this position), core/explore.h
+  std::string deterministic_item_id;  // what the slot held before exploration
+  uint32_t pool_size = 0;
+  double epsilon = 0;
 };
 
 struct Slate {
-  std::vector<RankedItem> items;  // best first, at most k
+  std::vector<RankedItem> items;  // at most k, position order
+  uint64_t seed = 0;              // exploration seed (from the recommendation id)
+};
+
+struct RecommenderDeps {
+  const EngineOptions* options;
+  const Catalog* catalog;
+  const VectorIndex* index;
+  const ItemVectors* vectors;
+  const Popularity* popularity;
+  UserStore* users;
+  const Covisitation* covisit;
+  const ContentIndex* content;
 };
 
 class Recommender {
  public:
-  // REQUIRES: all pointers outlive this object.
-  Recommender(const EngineOptions* options, const Catalog* catalog, const VectorIndex* vectors,
-              const Trending* trending, UserStore* users);
+  // REQUIRES: everything in deps outlives this object.
+  explicit Recommender(RecommenderDeps deps) : d_(deps) {}
 
-  // REQUIRES: q was produced by ConvertRecommendRequest (surface exists).
-  [[nodiscard]] absl::StatusOr<Slate> Recommend(const RecommendQuery& q) const;
+  // REQUIRES: q was produced by ConvertRecommendRequest. `recommendation_id`
+  // seeds exploration; `model_version` is the item vectors' model.
+  [[nodiscard]] absl::StatusOr<Slate> Recommend(const RecommendQuery& q,
+                                                const std::string& recommendation_id,
+                                                const std::string& model_version) const;
+
+  // Items related to q.item_id: co-visited items, vector neighbours and
+  // items sharing its categories/tags, blended with the surface's weights
+  // and diversified (no exploration). The user/session in q, if any, only
+  // filters what they have seen. NOT_FOUND when the item does not exist.
+  [[nodiscard]] absl::StatusOr<Slate> Related(const RecommendQuery& q,
+                                              const std::string& item_id) const;
 
  private:
-  const EngineOptions* options_;
-  const Catalog* catalog_;
-  const VectorIndex* vectors_;
-  const Trending* trending_;
-  UserStore* users_;
+  RecommenderDeps d_;
 };
 
 }  // namespace recd::core

@@ -29,6 +29,8 @@ class Trending {
   // Sets a stored value (restart).
   void Set(uint32_t item, double log2_score);
   double Get(uint32_t item) const;
+  // Items with a slot (max dense id seen + 1).
+  size_t size() const { return log2_.size(); }
   // Recomputes and publishes the top list if anything changed since the
   // last call. O(items); the writer rate-limits it.
   void Publish();

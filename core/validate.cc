@@ -10,16 +10,37 @@ absl::Status Invalid(const std::string& path, const std::string& why) {
   return absl::InvalidArgumentError(path + ": " + why);
 }
 
-// Well-formed UTF-8 without control characters.
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF) without control characters.
 bool CleanUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    if (len == 1 && (c < 0x20 || c == 0x7f)) return false;
-    for (int j = 1; j < len; ++j) {
-      if ((static_cast<unsigned char>(s[i + j]) >> 6) != 0x2) return false;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    int len;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c1 < lo || c1 > hi) return false;
+    for (int j = 2; j < len; ++j) {
+      if ((static_cast<unsigned char>(s[i + j]) & 0xc0) != 0x80) return false;
     }
     i += len;
   }
@@ -193,12 +214,14 @@ absl::Status ConvertEvents(const google::protobuf::RepeatedPtrField<recd::v1::Ev
   return absl::OkStatus();
 }
 
-absl::StatusOr<RecommendQuery> ConvertRecommendRequest(const recd::v1::RecommendRequest& request,
-                                                       const EngineOptions& options,
-                                                       int64_t now_us) {
+namespace {
+
+absl::StatusOr<RecommendQuery> ConvertQuery(const recd::v1::RecommendRequest& request,
+                                            const EngineOptions& options, int64_t now_us,
+                                            bool require_viewer) {
   const Limits& limits = options.limits;
   RecommendQuery q;
-  if (request.user_id().empty() && request.session_id().empty()) {
+  if (require_viewer && request.user_id().empty() && request.session_id().empty()) {
     return Invalid("user_id", "one of user_id or session_id must be set");
   }
   if (!request.user_id().empty()) {
@@ -253,6 +276,29 @@ absl::StatusOr<RecommendQuery> ConvertRecommendRequest(const recd::v1::Recommend
   q.session_id = request.session_id();
   q.now_us = now_us;
   return q;
+}
+
+}  // namespace
+
+absl::StatusOr<RecommendQuery> ConvertRecommendRequest(const recd::v1::RecommendRequest& request,
+                                                       const EngineOptions& options,
+                                                       int64_t now_us) {
+  return ConvertQuery(request, options, now_us, /*require_viewer=*/true);
+}
+
+absl::StatusOr<RecommendQuery> ConvertRelatedRequest(const recd::v1::RelatedItemsRequest& request,
+                                                     const EngineOptions& options, int64_t now_us) {
+  if (auto st = ValidateId(request.item_id(), "item_id", options.limits); !st.ok()) return st;
+  recd::v1::RecommendRequest r;
+  r.set_user_id(request.user_id());
+  r.set_session_id(request.session_id());
+  r.set_k(request.k());
+  r.set_page_size(request.page_size());
+  r.set_surface(request.surface());
+  *r.mutable_exclude_item_ids() = request.exclude_item_ids();
+  *r.mutable_include_categories() = request.include_categories();
+  *r.mutable_exclude_categories() = request.exclude_categories();
+  return ConvertQuery(r, options, now_us, /*require_viewer=*/false);
 }
 
 }  // namespace recd::core

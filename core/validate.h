@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/options.h"
-#include "recd/v1/records.pb.h"
 #include "recd/v1/recd.pb.h"
+#include "recd/v1/records.pb.h"
 
 namespace recd::core {
 
@@ -30,8 +30,7 @@ namespace recd::core {
 // messages of a stream. now_us: the server's clock.
 [[nodiscard]] absl::Status ConvertEvents(
     const google::protobuf::RepeatedPtrField<recd::v1::Event>& events, int first_index,
-    const EngineOptions& options, int64_t now_us,
-    std::vector<recd::v1::records::StoredEvent>* out);
+    const EngineOptions& options, int64_t now_us, std::vector<recd::v1::records::StoredEvent>* out);
 
 struct RecommendQuery {
   std::string user_id;
@@ -47,6 +46,11 @@ struct RecommendQuery {
 
 [[nodiscard]] absl::StatusOr<RecommendQuery> ConvertRecommendRequest(
     const recd::v1::RecommendRequest& request, const EngineOptions& options, int64_t now_us);
+
+// The same rules for RelatedItems (item_id required; user and session
+// optional).
+[[nodiscard]] absl::StatusOr<RecommendQuery> ConvertRelatedRequest(
+    const recd::v1::RelatedItemsRequest& request, const EngineOptions& options, int64_t now_us);
 
 // Microseconds since the epoch of a Timestamp; INVALID_ARGUMENT naming
 // `path` when it is out of the valid range (years 1..9999, nanos in

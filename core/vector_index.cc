@@ -143,13 +143,21 @@ VectorIndex::VectorIndex(AnnOptions options, int fresh_tier_max)
 
 VectorIndex::~VectorIndex() = default;
 
-void VectorIndex::Publish() {
-  snapshot_.store(std::make_shared<const Snapshot>(Snapshot{main_, fresh_}),
-                  std::memory_order_release);
+void VectorIndex::Publish(std::shared_ptr<const Snapshot> next) {
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    snapshot_.swap(next);
+  }
+  // `next` now holds the previous snapshot, released outside the lock.
+}
+
+std::shared_ptr<const VectorIndex::Snapshot> VectorIndex::Pin() const {
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  return snapshot_;
 }
 
 void VectorIndex::CollectGarbage() {
-  // Readers can no longer reach replaced_main_ from snapshot_, so its use
+  // Readers can no longer reach replaced_main_ through snapshot_, so its use
   // count only falls; at 1 this thread is the last holder.
   if (replaced_main_ != nullptr && replaced_main_.use_count() == 1) replaced_main_.reset();
 }
@@ -157,10 +165,12 @@ void VectorIndex::CollectGarbage() {
 void VectorIndex::Install(std::unique_ptr<AnnIndex> main, const std::vector<uint32_t>& ids) {
   auto next_main = std::make_shared<MainPart>(std::move(main), ids);
   auto next_fresh = std::make_shared<FreshTier>(fresh_tier_max_ / kChunkRows + 1);
+  auto snapshot = std::make_shared<const Snapshot>(Snapshot{next_main, next_fresh});
+  // Nothing below allocates, so a bad_alloc above leaves everything as it was.
   replaced_main_ = std::exchange(main_, std::move(next_main));
   fresh_ = std::move(next_fresh);
   fresh_row_of_.clear();
-  Publish();
+  Publish(std::move(snapshot));
   live_ = ids.size();
   main_rows_ = ids.size();
   fresh_rows_ = 0;
@@ -174,8 +184,9 @@ VectorIndex::FreshChunk* VectorIndex::ChunkForRow(uint32_t row) {
     auto bigger = std::make_shared<FreshTier>(2 * fresh_->chunks.size());
     std::copy(fresh_->chunks.begin(), fresh_->chunks.end(), bigger->chunks.begin());
     bigger->rows.store(row, std::memory_order_relaxed);  // published by Publish
+    auto snapshot = std::make_shared<const Snapshot>(Snapshot{main_, bigger});
     fresh_ = std::move(bigger);
-    Publish();
+    Publish(std::move(snapshot));
   }
   if (fresh_->chunks[slot] == nullptr) {
     fresh_->chunks[slot] = std::make_shared<FreshChunk>(options_.dim);
@@ -244,16 +255,17 @@ absl::Status VectorIndex::Rebuild() {
   std::vector<float> vectors;
   try {
     ids.reserve(live_.load());
-    vectors.resize(live_.load() * dim);
+    vectors.reserve(live_.load() * dim);
     for (const auto& [id, row] : main_->row_of) {
       if (main_->retired[row].load(std::memory_order_relaxed) != kAlive) continue;
-      main_->index->GetVector(id, vectors.data() + ids.size() * dim);
+      vectors.resize(vectors.size() + dim);
+      main_->index->GetVector(id, vectors.data() + vectors.size() - dim);
       ids.push_back(id);
     }
     for (const auto& [id, row] : fresh_row_of_) {
-      const FreshChunk& chunk = *fresh_->chunks[row / kChunkRows];
-      std::copy_n(chunk.vectors.data() + size_t{row % kChunkRows} * dim, dim,
-                  vectors.data() + ids.size() * dim);
+      const float* v =
+          fresh_->chunks[row / kChunkRows]->vectors.data() + size_t{row % kChunkRows} * dim;
+      vectors.insert(vectors.end(), v, v + dim);
       ids.push_back(id);
     }
   } catch (const std::bad_alloc&) {
@@ -297,7 +309,7 @@ bool VectorIndex::NeedsRebuild() const {
 std::vector<Neighbor> VectorIndex::Search(const float* query, int n) const {
   const int dim = options_.dim;
   if (n <= 0 || !Finite(query, dim)) return {};
-  const std::shared_ptr<const Snapshot> snap = snapshot_.load(std::memory_order_acquire);
+  const std::shared_ptr<const Snapshot> snap = Pin();
   const FreshTier& fresh = *snap->fresh;
   const MainPart& main = *snap->main;
   // Loaded first: retired words written later can only name rows >= visible.
@@ -337,7 +349,7 @@ std::vector<Neighbor> VectorIndex::Search(const float* query, int n) const {
 
 bool VectorIndex::Get(uint32_t id, std::vector<float>* out) const {
   const int dim = options_.dim;
-  const std::shared_ptr<const Snapshot> snap = snapshot_.load(std::memory_order_acquire);
+  const std::shared_ptr<const Snapshot> snap = Pin();
   const FreshTier& fresh = *snap->fresh;
   const uint32_t visible = fresh.rows.load(std::memory_order_acquire);
   // Newest first: the first row of `id` decides (an older one is superseded).

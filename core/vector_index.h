@@ -6,8 +6,9 @@
 // Get, size, fresh_size and NeedsRebuild may be called from any thread at any
 // time, concurrently with the writer and with each other. Readers never block
 // on the writer, not even during a Rebuild: they pin an immutable snapshot
-// (an atomic shared_ptr) and read fresh rows the writer publishes with a
-// release store of the row count, so they never see a torn row. Each search
+// (a shared_ptr copied under a mutex held only for that copy) and read fresh
+// rows the writer publishes with a release store of the row count, so they
+// never see a torn row. Each search
 // sees every item at most once, with one of its vectors: the one current when
 // the search started or a newer one.
 #pragma once
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -100,7 +102,9 @@ class VectorIndex {
   bool Retire(uint32_t id, uint32_t value);
   // Makes `main` (holding exactly `ids`) the whole content and publishes it.
   void Install(std::unique_ptr<AnnIndex> main, const std::vector<uint32_t>& ids);
-  void Publish();
+  // Makes `next` what readers pin from now on.
+  void Publish(std::shared_ptr<const Snapshot> next);
+  std::shared_ptr<const Snapshot> Pin() const;
   // Frees a replaced main index here, on the writer thread, once no reader
   // holds it, so readers rarely pay for its destruction.
   void CollectGarbage();
@@ -108,8 +112,10 @@ class VectorIndex {
   const AnnOptions options_;
   const int fresh_tier_max_;
 
-  // What readers pin.
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  // What readers pin. (Not std::atomic<std::shared_ptr>: libstdc++ 12's
+  // load() unlocks with a relaxed store, which ThreadSanitizer reports.)
+  mutable std::mutex snapshot_mu_;
+  std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mu_
 
   // Writer-only state. The writer mutates the atomics inside main_ and fresh_
   // that readers see through snapshot_.

@@ -9,6 +9,10 @@ Uses Debian's python3-grpcio and python3-grpc-tools (run it with
   scripts/recd_client.py upsert my-item --category news --tag breaking
   scripts/recd_client.py get demo-item-42
   scripts/recd_client.py delete my-item
+  scripts/recd_client.py related demo-item-42 --k 5
+  scripts/recd_client.py live-demo demo-user-7 --category sports
+      (recommend, click four items of a category, recommend again: the
+       list shifts toward it as soon as the events are folded in)
 Address: --addr HOST:PORT (default localhost:50051).
 """
 import argparse
@@ -36,6 +40,56 @@ def load_stubs():
             importlib.import_module("recd.v1.recd_pb2_grpc"))
 
 
+def print_items(items, categories_of=None):
+    for it in items:
+        reasons = ", ".join(f"{x.source} {x.contribution:.3f}" for x in it.reasons)
+        cats = f" {','.join(categories_of(it.item_id)):10s}" if categories_of else ""
+        print(f"{it.position:3d}  {it.item_id:24s}{cats} {it.score:.3f}  [{reasons}]")
+
+
+def recommend_once(pb, rec, user, k, categories=()):
+    req = pb.RecommendRequest(user_id=user, k=k, include_categories=list(categories))
+    items, folded = [], 0
+    for page in rec.Recommend(req):
+        if page.recommendation_id:
+            folded = page.folded_sequence
+        items.extend(page.items)
+    return items, folded
+
+
+def live_demo(pb, rec, cat, a):
+    cache = {}
+
+    def categories_of(item_id):
+        if item_id not in cache:
+            cache[item_id] = list(cat.GetItem(pb.GetItemRequest(item_id=item_id)).categories)
+        return cache[item_id]
+
+    def share(items):
+        return sum(a.category in categories_of(i.item_id) for i in items) / max(1, len(items))
+
+    before, _ = recommend_once(pb, rec, a.user, 10)
+    print(f"before: {share(before):.0%} of the top 10 in '{a.category}'")
+    print_items(before, categories_of)
+    # Items whose main (first) category is the one asked for.
+    candidates, _ = recommend_once(pb, rec, a.user, a.clicks * 10, [a.category])
+    picks = [i for i in candidates if categories_of(i.item_id)[:1] == [a.category]][:a.clicks]
+    if not picks:
+        sys.exit(f"no items in category {a.category}")
+    events = [pb.Event(user_id=a.user, session_id=a.user + "-live", item_id=i.item_id, type="click")
+              for i in picks]
+    start = time.perf_counter()
+    resp = rec.Track(pb.TrackRequest(events=events))
+    print(f"\nclicked {', '.join(i.item_id for i in picks)} (sequence {resp.last_sequence})")
+    while True:  # the fold-in runs in the background: wait for it, not for a fixed time
+        after, folded = recommend_once(pb, rec, a.user, 10)
+        if folded >= resp.last_sequence:
+            break
+    print(f"after ({(time.perf_counter() - start) * 1000:.1f} ms from Track to the new list): "
+          f"{share(after):.0%} in '{a.category}'")
+    print_items(after, categories_of)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--addr", default="localhost:50051")
@@ -54,6 +108,13 @@ def main():
     u.add_argument("id")
     u.add_argument("--category", action="append", default=[])
     u.add_argument("--tag", action="append", default=[])
+    rel = sub.add_parser("related")
+    rel.add_argument("item")
+    rel.add_argument("--k", type=int, default=10)
+    live = sub.add_parser("live-demo")
+    live.add_argument("user")
+    live.add_argument("--category", default="sports")
+    live.add_argument("--clicks", type=int, default=4)
     g = sub.add_parser("get")
     g.add_argument("id")
     d = sub.add_parser("delete")
@@ -76,10 +137,13 @@ def main():
                 if page.recommendation_id:
                     print(f"recommendation {page.recommendation_id} (model {page.model_version}, "
                           f"folded seq {page.folded_sequence})")
-                for it in page.items:
-                    reasons = ", ".join(f"{x.source} {x.contribution:.3f}" for x in it.reasons)
-                    print(f"{it.position:3d}  {it.item_id:24s} {it.score:.3f}  [{reasons}]")
+                print_items(page.items)
             print(f"({(time.perf_counter() - start) * 1000:.1f} ms)")
+        elif a.cmd == "related":
+            for page in rec.RelatedItems(pb.RelatedItemsRequest(item_id=a.item, k=a.k)):
+                print_items(page.items)
+        elif a.cmd == "live-demo":
+            live_demo(pb, rec, cat, a)
         elif a.cmd == "track":
             resp = rec.Track(pb.TrackRequest(events=[pb.Event(user_id=a.user, item_id=a.item, type=a.type)]))
             print(f"accepted {resp.accepted}, sequence {resp.last_sequence}")

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <exception>
+#include <limits>
 #include <vector>
 
 #include "core/engine.h"
@@ -21,7 +22,7 @@ constexpr std::array<const char*, kCodes> kCodeNames = {
     "ABORTED",  "OUT_OF_RANGE",      "UNIMPLEMENTED",  "INTERNAL",            "UNAVAILABLE",
     "DATA_LOSS", "UNAUTHENTICATED"};
 constexpr std::array<const char*, static_cast<int>(Method::kCount)> kMethodNames = {
-    "Recommend", "Track", "TrackStream", "UpsertItems", "GetItem", "DeleteItems"};
+    "Recommend", "RelatedItems", "Track", "TrackStream", "UpsertItems", "GetItem", "DeleteItems"};
 
 // Reads the engine's counters and gauges at scrape time.
 class EngineCollector : public prometheus::Collectable {
@@ -47,6 +48,11 @@ class EngineCollector : public prometheus::Collectable {
       m.gauge.value = v;
       out.push_back({name, help, prometheus::MetricType::Gauge, {m}});
     };
+    auto counter = [&](const char* name, const char* help, double v) {
+      prometheus::ClientMetric m;
+      m.counter.value = v;
+      out.push_back({name, help, prometheus::MetricType::Counter, {m}});
+    };
     gauge("recd_catalog_items", "Live items in the catalog.", s.items);
     gauge("recd_index_vectors", "Live item vectors in the vector index.", s.vectors);
     gauge("recd_index_fresh_vectors", "Vectors in the exact fresh tier (not yet in HNSW).",
@@ -56,6 +62,62 @@ class EngineCollector : public prometheus::Collectable {
           static_cast<double>(s.last_seq));
     gauge("recd_fold_sequence", "Sequence number of the last event folded into state.",
           static_cast<double>(s.folded_seq));
+    gauge("recd_fold_lag_events", "Events committed but not yet folded into state.",
+          static_cast<double>(s.last_seq - std::min(s.last_seq, s.folded_seq)));
+    counter("recd_fold_events_total", "Events folded into state since start.", s.events_folded);
+    counter("recd_fold_events_skipped_total",
+            "Unparsable event-log records the fold-in passed over (data loss; see logs).",
+            s.events_skipped);
+    counter("recd_impressions_dropped_total",
+            "Impressions not logged because the buffer was full (asynchronous by design).",
+            s.impressions_dropped);
+
+    prometheus::MetricFamily shown{"recd_shown_items_total",
+                                   "Items returned by Recommend/RelatedItems, by the source with "
+                                   "the largest contribution.",
+                                   prometheus::MetricType::Counter,
+                                   {}};
+    prometheus::MetricFamily attributed{
+        "recd_attributed_events_total",
+        "Events carrying a recommendation id whose item that slate showed, by showing source and "
+        "event type (clicks / shown = CTR by source).",
+        prometheus::MetricType::Counter,
+        {}};
+    for (int i = 0; i < core::kNumSources; ++i) {
+      const std::string source(core::kSourceNames[i]);
+      prometheus::ClientMetric m;
+      m.label.push_back({"source", source});
+      m.counter.value = static_cast<double>(s.shown_by_source[i]);
+      shown.metric.push_back(std::move(m));
+      for (const auto& [type, counts] : s.attributed) {
+        prometheus::ClientMetric a;
+        a.label.push_back({"source", source});
+        a.label.push_back({"type", type});
+        a.counter.value = static_cast<double>(counts[i]);
+        attributed.metric.push_back(std::move(a));
+      }
+    }
+    out.push_back(std::move(shown));
+    out.push_back(std::move(attributed));
+
+    // Fold-in lag: commit (the Track ack) -> state visible to Recommend.
+    prometheus::ClientMetric lag;
+    const auto counts = engine_->fold_lag().Counts();
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < counts.size(); ++i) {
+      cumulative += counts[i];
+      prometheus::ClientMetric::Bucket b;
+      b.cumulative_count = cumulative;
+      b.upper_bound = i < core::Histogram::kBounds.size() ? core::Histogram::kBounds[i]
+                                                          : std::numeric_limits<double>::infinity();
+      lag.histogram.bucket.push_back(b);
+    }
+    lag.histogram.sample_count = cumulative;
+    lag.histogram.sample_sum = engine_->fold_lag().Sum();
+    out.push_back({"recd_fold_lag_seconds",
+                   "Time from an event's commit (Track acknowledged) to its effect being visible.",
+                   prometheus::MetricType::Histogram,
+                   {lag}});
     return out;
   }
 

@@ -1,7 +1,6 @@
 #include "server/services.h"
 
 #include <chrono>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -52,19 +51,44 @@ grpc::Status Invalid(const std::string& msg) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
 }
 
-std::string NewRecommendationId() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  char buf[33];
-  snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-           static_cast<unsigned long long>(rng()));
-  return buf;
+// One slate as pages of page_size items; the first carries the ids.
+std::vector<RecommendResponse> ToPages(const core::RecommendResult& result, int page_size) {
+  std::vector<RecommendResponse> pages;
+  const auto& items = result.slate.items;
+  const size_t size = static_cast<size_t>(std::max(1, page_size));
+  for (size_t start = 0; start == 0 || start < items.size(); start += size) {
+    RecommendResponse& page = pages.emplace_back();
+    page.set_page(static_cast<int32_t>(pages.size() - 1));
+    if (start == 0) {
+      page.set_recommendation_id(result.recommendation_id);
+      page.set_model_version(result.model_version);
+      page.set_folded_sequence(result.folded_seq);
+    }
+    for (size_t i = start; i < std::min(items.size(), start + size); ++i) {
+      auto* out = page.add_items();
+      out->set_item_id(items[i].item_id);
+      out->set_score(items[i].score);
+      out->set_position(static_cast<int32_t>(i));
+      out->set_explored(items[i].explored);
+      out->set_propensity(items[i].propensity);
+      for (const auto& r : items[i].reasons) {
+        auto* reason = out->add_reasons();
+        reason->set_source(r.source);
+        reason->set_contribution(r.value);
+        reason->set_detail(r.detail);
+      }
+    }
+  }
+  pages.back().set_last_page(true);
+  return pages;
 }
 
 // Streams precomputed pages (or finishes at once with an error).
 class PagesReactor : public grpc::ServerWriteReactor<RecommendResponse> {
  public:
-  PagesReactor(Metrics* metrics, std::vector<RecommendResponse> pages, grpc::Status error)
-      : timer_(metrics, Method::kRecommend), pages_(std::move(pages)) {
+  PagesReactor(Metrics* metrics, Method method, std::vector<RecommendResponse> pages,
+               grpc::Status error)
+      : timer_(metrics, method), pages_(std::move(pages)) {
     if (!error.ok()) {
       status_ = error;
       Finish(error);
@@ -216,37 +240,21 @@ class UpsertReactor : public CollectingReactor<UpsertItemsRequest, UpsertItemsRe
 grpc::ServerWriteReactor<RecommendResponse>* RecommenderService::Recommend(
     grpc::CallbackServerContext* ctx, const RecommendRequest* request) {
   auto query = core::ConvertRecommendRequest(*request, engine_->options(), NowUs());
-  if (!query.ok()) return new PagesReactor(metrics_, {}, ToGrpcStatus(query.status()));
-  uint64_t folded = engine_->folded_seq();
-  auto slate = engine_->Recommend(*query);
-  if (!slate.ok()) return new PagesReactor(metrics_, {}, ToGrpcStatus(slate.status()));
+  if (!query.ok()) return new PagesReactor(metrics_, Method::kRecommend, {}, ToGrpcStatus(query.status()));
+  auto result = engine_->Recommend(*query);
+  if (!result.ok()) return new PagesReactor(metrics_, Method::kRecommend, {}, ToGrpcStatus(result.status()));
+  return new PagesReactor(metrics_, Method::kRecommend, ToPages(*result, query->page_size),
+                          grpc::Status::OK);
+}
 
-  std::vector<RecommendResponse> pages;
-  const auto& items = slate->items;
-  const size_t page_size = static_cast<size_t>(query->page_size);
-  for (size_t start = 0; start == 0 || start < items.size(); start += page_size) {
-    RecommendResponse& page = pages.emplace_back();
-    page.set_page(static_cast<int32_t>(pages.size() - 1));
-    if (start == 0) {
-      page.set_recommendation_id(NewRecommendationId());
-      page.set_model_version(engine_->model_version());
-      page.set_folded_sequence(folded);
-    }
-    for (size_t i = start; i < std::min(items.size(), start + page_size); ++i) {
-      auto* out = page.add_items();
-      out->set_item_id(items[i].item_id);
-      out->set_score(items[i].score);
-      out->set_position(static_cast<int32_t>(i));
-      for (const auto& r : items[i].reasons) {
-        auto* reason = out->add_reasons();
-        reason->set_source(r.source);
-        reason->set_contribution(r.value);
-        reason->set_detail(r.detail);
-      }
-    }
-  }
-  pages.back().set_last_page(true);
-  return new PagesReactor(metrics_, std::move(pages), grpc::Status::OK);
+grpc::ServerWriteReactor<RecommendResponse>* RecommenderService::RelatedItems(
+    grpc::CallbackServerContext* ctx, const recd::v1::RelatedItemsRequest* request) {
+  auto query = core::ConvertRelatedRequest(*request, engine_->options(), NowUs());
+  if (!query.ok()) return new PagesReactor(metrics_, Method::kRelatedItems, {}, ToGrpcStatus(query.status()));
+  auto result = engine_->Related(*query, request->item_id());
+  if (!result.ok()) return new PagesReactor(metrics_, Method::kRelatedItems, {}, ToGrpcStatus(result.status()));
+  return new PagesReactor(metrics_, Method::kRelatedItems, ToPages(*result, query->page_size),
+                          grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* RecommenderService::Track(grpc::CallbackServerContext* ctx,

@@ -16,6 +16,8 @@ class RecommenderService final : public recd::v1::Recommender::CallbackService {
 
   grpc::ServerWriteReactor<recd::v1::RecommendResponse>* Recommend(
       grpc::CallbackServerContext* ctx, const recd::v1::RecommendRequest* request) override;
+  grpc::ServerWriteReactor<recd::v1::RecommendResponse>* RelatedItems(
+      grpc::CallbackServerContext* ctx, const recd::v1::RelatedItemsRequest* request) override;
   grpc::ServerUnaryReactor* Track(grpc::CallbackServerContext* ctx,
                                   const recd::v1::TrackRequest* request,
                                   recd::v1::TrackResponse* response) override;

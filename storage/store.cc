@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::array<std::string_view, static_cast<int>(Cf::kCount)> kCfNames = {
     "default", "items", "events", "event_ids", "users", "item_stats",
-    "impressions"};
+    "impressions", "covisit"};
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();

@@ -39,7 +39,8 @@ enum class Cf : int {
   kEventIds,     // event_id -> big-endian seq (dedupe index)
   kUsers,        // user key -> records.UserState
   kItemStats,    // item id -> records.ItemStats
-  kImpressions,  // recommendation id + position -> impression record
+  kImpressions,  // recommendation id + position -> records.Impression
+  kCovisit,      // item id -> co-visitation summary (core/covisit.h format)
   kCount
 };
 std::string_view CfName(Cf cf);

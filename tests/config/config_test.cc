@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace recd::config {
@@ -19,14 +21,38 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 // The source tree root: RECD_SOURCE_DIR when the build defines it, else
-// derived from this file's absolute path (CMake compiles with full paths).
+// derived from this file's path. Ninja passes __FILE__ relative to the build
+// directory (e.g. "../tests/config/config_test.cc"), which only resolves when
+// run from there (not from ctest's tests/ directory or the source root), so
+// fall back to the nearest ancestor of the working directory or of the test
+// binary that holds config/recd.yaml and proto/recd/v1/config.proto.
 std::string SourceDir() {
 #ifdef RECD_SOURCE_DIR
   return RECD_SOURCE_DIR;
 #else
+  namespace fs = std::filesystem;
+  const auto is_root = [](const fs::path& p) {
+    std::error_code ec;
+    return fs::exists(p / "config" / "recd.yaml", ec) &&
+           fs::exists(p / "proto" / "recd" / "v1" / "config.proto", ec);
+  };
   const std::string file = __FILE__;
   const std::string suffix = "/tests/config/config_test.cc";
-  return file.size() > suffix.size() ? file.substr(0, file.size() - suffix.size()) : ".";
+  if (file.size() > suffix.size() &&
+      file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    const std::string dir = file.substr(0, file.size() - suffix.size());
+    if (is_root(dir)) return dir;
+  }
+  std::error_code ec;
+  const fs::path cwd = fs::current_path(ec);
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (const fs::path& start : {cwd, exe.parent_path()}) {
+    for (fs::path p = start; !p.empty(); p = p.parent_path()) {
+      if (is_root(p)) return p.string();
+      if (p == p.parent_path()) break;
+    }
+  }
+  return ".";
 #endif
 }
 
@@ -54,10 +80,57 @@ TEST(DefaultConfig, HasDocumentedEventTypesAndSurface) {
   EXPECT_EQ(c.event_types().at("purchase").weight(), 10);
   ASSERT_EQ(c.surfaces_size(), 1);
   const auto& s = c.surfaces().at("default");
+  EXPECT_EQ(s.source_weights_size(), 6);
   EXPECT_EQ(s.source_weights().at("ann"), 1.0);
+  EXPECT_EQ(s.source_weights().at("covisit"), 0.8);
+  EXPECT_EQ(s.source_weights().at("content"), 0.4);
   EXPECT_EQ(s.source_weights().at("trending"), 0.3);
+  EXPECT_EQ(s.source_weights().at("popular"), 0.1);
+  EXPECT_EQ(s.source_weights().at("continuation"), 0.6);
   EXPECT_THAT(s.seen_event_types(), ::testing::ElementsAre("view", "click", "purchase"));
   EXPECT_EQ(s.max_item_age_seconds(), 0);
+  EXPECT_EQ(s.freshness_weight(), 0.05);
+  EXPECT_EQ(s.freshness_half_life_seconds(), 259200);
+  EXPECT_EQ(s.popularity_weight(), 0.05);
+  EXPECT_EQ(s.diversity().mode(), "mmr");
+  EXPECT_EQ(s.diversity().mmr_lambda(), 0.8);
+  EXPECT_EQ(s.diversity().max_per_category(), 3);
+  EXPECT_EQ(s.explore_epsilon(), 0.05);
+  EXPECT_EQ(s.explore_pool_size(), 100);
+  EXPECT_THAT(s.continuation_event_types(), ::testing::ElementsAre("save", "cart"));
+  EXPECT_THAT(s.finish_event_types(), ::testing::ElementsAre("purchase"));
+}
+
+// Every source a surface may blend is one of kKnownSources, and the default
+// surface uses each of them.
+TEST(DefaultConfig, DefaultSurfaceWeighsEveryKnownSource) {
+  const Config c = DefaultConfig();
+  const auto& weights = c.surfaces().at("default").source_weights();
+  EXPECT_EQ(weights.size(), kKnownSources.size());
+  for (std::string_view src : kKnownSources) {
+    EXPECT_TRUE(weights.contains(std::string(src))) << src;
+  }
+}
+
+TEST(DefaultConfig, HasDocumentedModelRecommendAndIngestValues) {
+  const Config c = DefaultConfig();
+  EXPECT_EQ(c.model().als_alpha(), 10);
+  EXPECT_EQ(c.model().als_lambda(), 0.1);
+  const auto& r = c.recommend();
+  EXPECT_EQ(r.popular_half_life_seconds(), 2592000);
+  EXPECT_EQ(r.trending_prior(), 5);
+  EXPECT_EQ(r.affinity_half_life_seconds(), 1209600);
+  EXPECT_EQ(r.max_affinities(), 32);
+  EXPECT_EQ(r.session_items(), 20);
+  EXPECT_EQ(r.content_max_age_seconds(), 604800);
+  EXPECT_EQ(r.content_items_per_label(), 200);
+  EXPECT_EQ(r.covisit().window_items(), 5);
+  EXPECT_EQ(r.covisit().window_seconds(), 1800);
+  EXPECT_EQ(r.covisit().slots_per_item(), 100);
+  EXPECT_EQ(r.covisit().top_per_item(), 50);
+  EXPECT_EQ(r.covisit().half_life_seconds(), 604800);
+  EXPECT_EQ(r.covisit().max_mb(), 700);
+  EXPECT_EQ(c.ingest().max_fold_lag_events(), 200000);
 }
 
 // Keeps config/recd.yaml and DefaultConfig() in sync.
@@ -121,10 +194,14 @@ TEST(ParseYaml, ScalarTypes) {
 }
 
 TEST(ParseYaml, MapReplacesDefaultMap) {
+  // Dropping "save" also needs the default surface's continuation list
+  // (default [save, cart]) to stop naming it.
   absl::StatusOr<Config> c = ParseYaml(
-      "event_types:\n  view: {weight: 1}\n  click: {weight: 3}\n  purchase: {weight: 5}\n");
+      "event_types:\n  view: {weight: 1}\n  click: {weight: 3}\n  cart: {weight: 6}\n"
+      "  purchase: {weight: 5}\n"
+      "surfaces: {default: {continuation_event_types: [cart]}}\n");
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->event_types_size(), 3);
+  EXPECT_EQ(c->event_types_size(), 4);
   EXPECT_FALSE(c->event_types().contains("save"));
   EXPECT_EQ(c->event_types().at("click").weight(), 3);
 }
@@ -145,6 +222,70 @@ TEST(ParseYaml, NestedMapReplacesAndNewSurfaceStartsFromSurfaceDefaults) {
   EXPECT_EQ(home.source_weights().at("ann"), 1.0);
   EXPECT_EQ(home.source_weights().at("trending"), 0.3);
   EXPECT_EQ(home.seen_event_types_size(), 3);
+}
+
+// A surface given with one field gets every other surface default, the
+// nested diversity message included.
+TEST(ParseYaml, NewSurfaceWithOneFieldGetsAllOtherSurfaceDefaults) {
+  absl::StatusOr<Config> c =
+      ParseYaml("surfaces:\n  default: {}\n  news:\n    explore_epsilon: 0.2\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->surfaces_size(), 2);
+  Config want = DefaultConfig();
+  auto& news = (*want.mutable_surfaces())["news"];
+  news = want.surfaces().at("default");
+  news.set_explore_epsilon(0.2);
+  EXPECT_TRUE(MessageDifferencer::Equals(*c, want)) << Diff(*c, want);
+  const auto& got = c->surfaces().at("news");
+  EXPECT_EQ(got.explore_epsilon(), 0.2);
+  EXPECT_EQ(got.source_weights_size(), 6);
+  EXPECT_EQ(got.source_weights().at("covisit"), 0.8);
+  EXPECT_EQ(got.freshness_weight(), 0.05);
+  EXPECT_EQ(got.freshness_half_life_seconds(), 259200);
+  EXPECT_EQ(got.popularity_weight(), 0.05);
+  EXPECT_EQ(got.diversity().mode(), "mmr");
+  EXPECT_EQ(got.diversity().mmr_lambda(), 0.8);
+  EXPECT_EQ(got.diversity().max_per_category(), 3);
+  EXPECT_EQ(got.explore_pool_size(), 100);
+  EXPECT_THAT(got.continuation_event_types(), ::testing::ElementsAre("save", "cart"));
+  EXPECT_THAT(got.finish_event_types(), ::testing::ElementsAre("purchase"));
+}
+
+// A surface's diversity given in the file merges key by key into the
+// default diversity; an empty one keeps it.
+TEST(ParseYaml, DiversityMergesIntoDefaultDiversity) {
+  absl::StatusOr<Config> c = ParseYaml(
+      "surfaces:\n"
+      "  default: {diversity: {mode: category_cap}}\n"
+      "  shop: {diversity: {max_per_category: 1}}\n"
+      "  feed: {diversity: ~}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const auto& def = c->surfaces().at("default").diversity();
+  EXPECT_EQ(def.mode(), "category_cap");
+  EXPECT_EQ(def.mmr_lambda(), 0.8);
+  EXPECT_EQ(def.max_per_category(), 3);
+  const auto& shop = c->surfaces().at("shop").diversity();
+  EXPECT_EQ(shop.mode(), "mmr");
+  EXPECT_EQ(shop.mmr_lambda(), 0.8);
+  EXPECT_EQ(shop.max_per_category(), 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(c->surfaces().at("feed"),
+                                         DefaultConfig().surfaces().at("default")));
+}
+
+TEST(ParseYaml, CovisitMergesIntoDefaultCovisit) {
+  absl::StatusOr<Config> c = ParseYaml("recommend:\n  covisit:\n    window_items: 10\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  Config want = DefaultConfig();
+  want.mutable_recommend()->mutable_covisit()->set_window_items(10);
+  EXPECT_TRUE(MessageDifferencer::Equals(*c, want)) << Diff(*c, want);
+}
+
+TEST(ParseYaml, AcceptsEveryKnownSource) {
+  absl::StatusOr<Config> c = ParseYaml(
+      "surfaces: {default: {source_weights: "
+      "{ann: 0, covisit: 1, content: 0, trending: 0, popular: 0, continuation: 0}}}");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->surfaces().at("default").source_weights().at("covisit"), 1);
 }
 
 TEST(ParseYaml, ListReplacesDefaultList) {
@@ -228,7 +369,9 @@ TEST_P(BadConfigTest, IsInvalidArgumentNamingTheField) {
 }
 
 // Event types and surfaces that keep the rest valid, for map-level cases.
-#define RECD_EVENTS "event_types: {view: {weight: 1}, click: {weight: 1}, purchase: {weight: 1}, "
+#define RECD_EVENTS                                                                             \
+  "event_types: {view: {weight: 1}, click: {weight: 1}, save: {weight: 1}, cart: {weight: 1}, " \
+  "purchase: {weight: 1}, "
 
 INSTANTIATE_TEST_SUITE_P(
     All, BadConfigTest,
@@ -321,6 +464,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "model.hnsw_ef_construction"},
         BadCase{"EfSearchZero", "model: {hnsw_ef_search: 0}", "model.hnsw_ef_search"},
         BadCase{"FreshTierZero", "model: {fresh_tier_max: 0}", "model.fresh_tier_max"},
+        BadCase{"AlsAlphaNegative", "model: {als_alpha: -1}", "model.als_alpha"},
+        BadCase{"AlsAlphaInfinite", "model: {als_alpha: .inf}", "model.als_alpha"},
+        BadCase{"AlsLambdaZero", "model: {als_lambda: 0}", "model.als_lambda"},
         // recommend
         BadCase{"DefaultKZero", "recommend: {default_k: 0}", "recommend.default_k"},
         BadCase{"DefaultKAboveMaxK", "recommend: {default_k: 501}", "recommend.default_k"},
@@ -330,6 +476,50 @@ INSTANTIATE_TEST_SUITE_P(
                 "recommend.user_recent_items"},
         BadCase{"CandidateMultiplierZero", "recommend: {candidate_multiplier: 0}",
                 "recommend.candidate_multiplier"},
+        BadCase{"PopularHalfLifeEqualsTrending", "recommend: {popular_half_life_seconds: 86400}",
+                "recommend.popular_half_life_seconds"},
+        BadCase{"PopularHalfLifeBelowTrending",
+                "recommend: {trending_half_life_seconds: 100, popular_half_life_seconds: 50}",
+                "recommend.popular_half_life_seconds"},
+        BadCase{"PopularHalfLifeInfinite", "recommend: {popular_half_life_seconds: .inf}",
+                "recommend.popular_half_life_seconds"},
+        BadCase{"TrendingPriorNegative", "recommend: {trending_prior: -1}",
+                "recommend.trending_prior"},
+        BadCase{"AffinityHalfLifeZero", "recommend: {affinity_half_life_seconds: 0}",
+                "recommend.affinity_half_life_seconds"},
+        BadCase{"MaxAffinitiesZero", "recommend: {max_affinities: 0}", "recommend.max_affinities"},
+        BadCase{"MaxAffinitiesTooBig", "recommend: {max_affinities: 1001}",
+                "recommend.max_affinities"},
+        BadCase{"SessionItemsZero", "recommend: {session_items: 0}", "recommend.session_items"},
+        BadCase{"SessionItemsTooBig", "recommend: {session_items: 1001}",
+                "recommend.session_items"},
+        BadCase{"ContentMaxAgeZero", "recommend: {content_max_age_seconds: 0}",
+                "recommend.content_max_age_seconds"},
+        BadCase{"ContentItemsPerLabelZero", "recommend: {content_items_per_label: 0}",
+                "recommend.content_items_per_label"},
+        BadCase{"ContentItemsPerLabelTooBig", "recommend: {content_items_per_label: 100001}",
+                "recommend.content_items_per_label"},
+        // recommend.covisit
+        BadCase{"CovisitGotScalar", "recommend: {covisit: 5}", "recommend.covisit"},
+        BadCase{"CovisitUnknownKey", "recommend: {covisit: {window: 5}}",
+                "recommend.covisit.window"},
+        BadCase{"CovisitWindowItemsZero", "recommend: {covisit: {window_items: 0}}",
+                "recommend.covisit.window_items"},
+        BadCase{"CovisitWindowItemsTooBig", "recommend: {covisit: {window_items: 101}}",
+                "recommend.covisit.window_items"},
+        BadCase{"CovisitWindowSecondsZero", "recommend: {covisit: {window_seconds: 0}}",
+                "recommend.covisit.window_seconds"},
+        BadCase{"CovisitSlotsBelowTop", "recommend: {covisit: {slots_per_item: 49}}",
+                "recommend.covisit.slots_per_item"},
+        BadCase{"CovisitTopPerItemZero", "recommend: {covisit: {top_per_item: 0}}",
+                "recommend.covisit.top_per_item"},
+        BadCase{"CovisitTopPerItemTooBig",
+                "recommend: {covisit: {top_per_item: 1001, slots_per_item: 2000}}",
+                "recommend.covisit.top_per_item"},
+        BadCase{"CovisitHalfLifeZero", "recommend: {covisit: {half_life_seconds: 0}}",
+                "recommend.covisit.half_life_seconds"},
+        BadCase{"CovisitMaxMbZero", "recommend: {covisit: {max_mb: 0}}",
+                "recommend.covisit.max_mb"},
         // surfaces
         BadCase{"NoDefaultSurface", "surfaces: {home: {}}", "surfaces"},
         BadCase{"SurfaceBadName", "surfaces: {default: {}, Home: {}}", "surfaces.Home"},
@@ -355,6 +545,56 @@ INSTANTIATE_TEST_SUITE_P(
                 "surfaces.default.seen_event_types[2]"},
         BadCase{"MaxItemAgeNegative", "surfaces: {default: {max_item_age_seconds: -1}}",
                 "surfaces.default.max_item_age_seconds"},
+        BadCase{"FreshnessWeightNegative", "surfaces: {default: {freshness_weight: -0.1}}",
+                "surfaces.default.freshness_weight"},
+        BadCase{"FreshnessWeightInfinite", "surfaces: {default: {freshness_weight: .inf}}",
+                "surfaces.default.freshness_weight"},
+        BadCase{"FreshnessHalfLifeZero", "surfaces: {default: {freshness_half_life_seconds: 0}}",
+                "surfaces.default.freshness_half_life_seconds"},
+        BadCase{"PopularityWeightNegative", "surfaces: {default: {popularity_weight: -1}}",
+                "surfaces.default.popularity_weight"},
+        BadCase{"PopularityWeightNan", "surfaces: {default: {popularity_weight: .nan}}",
+                "surfaces.default.popularity_weight"},
+        BadCase{"DiversityGotScalar", "surfaces: {default: {diversity: mmr}}",
+                "surfaces.default.diversity"},
+        BadCase{"DiversityUnknownKey", "surfaces: {default: {diversity: {lambda: 0.5}}}",
+                "surfaces.default.diversity.lambda"},
+        BadCase{"DiversityModeUnknown", "surfaces: {default: {diversity: {mode: random}}}",
+                "surfaces.default.diversity.mode"},
+        BadCase{"DiversityModeEmpty", "surfaces: {default: {}, home: {diversity: {mode: ''}}}",
+                "surfaces.home.diversity.mode"},
+        BadCase{"MmrLambdaNegative", "surfaces: {default: {diversity: {mmr_lambda: -0.1}}}",
+                "surfaces.default.diversity.mmr_lambda"},
+        BadCase{"MmrLambdaAboveOne", "surfaces: {default: {diversity: {mmr_lambda: 1.5}}}",
+                "surfaces.default.diversity.mmr_lambda"},
+        BadCase{"MmrLambdaNan", "surfaces: {default: {diversity: {mmr_lambda: .nan}}}",
+                "surfaces.default.diversity.mmr_lambda"},
+        BadCase{"MaxPerCategoryZero",
+                "surfaces: {default: {diversity: {mode: category_cap, max_per_category: 0}}}",
+                "surfaces.default.diversity.max_per_category"},
+        BadCase{"ExploreEpsilonNegative", "surfaces: {default: {explore_epsilon: -0.01}}",
+                "surfaces.default.explore_epsilon"},
+        BadCase{"ExploreEpsilonAboveOne", "surfaces: {default: {}, news: {explore_epsilon: 1.01}}",
+                "surfaces.news.explore_epsilon"},
+        BadCase{"ExplorePoolZero", "surfaces: {default: {explore_pool_size: 0}}",
+                "surfaces.default.explore_pool_size"},
+        BadCase{"ExplorePoolTooBig", "surfaces: {default: {explore_pool_size: 10001}}",
+                "surfaces.default.explore_pool_size"},
+        BadCase{"ContinuationTypeUnknown",
+                "surfaces: {default: {continuation_event_types: [save, like]}}",
+                "surfaces.default.continuation_event_types[1]"},
+        BadCase{"ContinuationTypeDuplicate",
+                "surfaces: {default: {continuation_event_types: [cart, save, cart]}}",
+                "surfaces.default.continuation_event_types[2]"},
+        BadCase{"ContinuationTypeRemovedFromEventTypes",
+                "event_types: {view: {weight: 1}, click: {weight: 1}, cart: {weight: 1}, "
+                "purchase: {weight: 1}}",
+                "surfaces.default.continuation_event_types[0]"},
+        BadCase{"FinishTypeUnknown", "surfaces: {default: {finish_event_types: [refund]}}",
+                "surfaces.default.finish_event_types[0]"},
+        BadCase{"FinishTypeDuplicate",
+                "surfaces: {default: {finish_event_types: [purchase, purchase]}}",
+                "surfaces.default.finish_event_types[1]"},
         // ingest
         BadCase{"QueueCapacityZero", "ingest: {queue_capacity: 0}", "ingest.queue_capacity"},
         BadCase{"QueueCapacityBelowMaxEvents", "ingest: {queue_capacity: 999}",
@@ -362,6 +602,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MaxBatchEventsZero", "ingest: {max_batch_events: 0}", "ingest.max_batch_events"},
         BadCase{"DedupeWindowZero", "ingest: {dedupe_window_seconds: 0}",
                 "ingest.dedupe_window_seconds"},
+        BadCase{"MaxFoldLagZero", "ingest: {max_fold_lag_events: 0}", "ingest.max_fold_lag_events"},
+        BadCase{"MaxFoldLagBelowMaxEvents", "ingest: {max_fold_lag_events: 999}",
+                "ingest.max_fold_lag_events"},
         // demo
         BadCase{"DemoItemsNegative", "demo: {items: -1}", "demo.items"},
         BadCase{"DemoItemsTooMany", "demo: {items: 1000001}", "demo.items"},

@@ -89,6 +89,8 @@ class ServerTest : public ::testing::Test {
     options_.limits.max_events_per_call = 10;
     options_.limits.max_items_per_call = 10;
     options_.limits.max_id_bytes = 32;
+    // Deterministic slates; exploration has its own test.
+    options_.surfaces["default"].explore_epsilon = 0;
     Start();
   }
   void TearDown() override {
@@ -433,6 +435,112 @@ TEST_F(ServerTest, MetricsAreScrapedOverHttpAndMove) {
   EXPECT_EQ(MetricValue(after, "recd_catalog_items"), 1);
   EXPECT_EQ(MetricValue(after, "recd_index_vectors"), 1);
   EXPECT_EQ(MetricValue(after, "recd_rpc_latency_seconds_count{method=\"Track\"}"), 2);
+}
+
+TEST_F(ServerTest, RelatedItemsStreamsCovisitedAndSimilarItems) {
+  ASSERT_TRUE(Upsert({MakeItem("anchor", "c", 3), MakeItem("near", "c", 2.9f),
+                      MakeItem("together", "d", -3), MakeItem("other", "e", -3)})
+                  .ok());
+  // Sessions that view "anchor" then "together".
+  std::vector<Event> events;
+  for (int s = 0; s < 3; ++s) {
+    for (const char* item : {"anchor", "together"}) {
+      auto e = MakeEvent("viewer-" + std::to_string(s), item, "view");
+      e.set_session_id("sess-" + std::to_string(s));
+      events.push_back(e);
+    }
+  }
+  recd::v1::TrackResponse tr;
+  ASSERT_TRUE(Track(events, &tr).ok());
+  ASSERT_TRUE(engine_->WaitFolded(tr.last_sequence(), 10));
+
+  recd::v1::RelatedItemsRequest req;
+  req.set_item_id("anchor");
+  req.set_k(3);
+  req.set_page_size(2);
+  Result r;
+  {
+    grpc::ClientContext ctx;
+    auto reader = recommender_->RelatedItems(&ctx, req);
+    recd::v1::RecommendResponse resp;
+    while (reader->Read(&resp)) r.pages.push_back(resp);
+    r.status = reader->Finish();
+  }
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  // Two related items (one page of 2); "other" shares nothing with the
+  // anchor (another category, an opposite vector, never viewed with it).
+  ASSERT_EQ(r.pages.size(), 1u);
+  EXPECT_TRUE(r.pages[0].last_page());
+  EXPECT_FALSE(r.pages[0].recommendation_id().empty());
+  auto ids = r.ids();
+  EXPECT_EQ(ids.size(), 2u);
+  EXPECT_FALSE(Contains(ids, "other"));
+  EXPECT_FALSE(Contains(ids, "anchor"));
+  EXPECT_TRUE(Contains(ids, "together"));
+  EXPECT_TRUE(Contains(ids, "near"));
+  std::set<std::string> sources;
+  for (const auto& p : r.pages) {
+    for (const auto& i : p.items()) {
+      for (const auto& reason : i.reasons()) sources.insert(reason.source());
+    }
+  }
+  EXPECT_TRUE(sources.count("covisit"));
+  EXPECT_TRUE(sources.count("ann"));
+
+  // Unknown anchor: NOT_FOUND naming the field.
+  req.set_item_id("missing");
+  grpc::ClientContext ctx;
+  auto reader = recommender_->RelatedItems(&ctx, req);
+  recd::v1::RecommendResponse resp;
+  while (reader->Read(&resp)) {
+  }
+  auto st = reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(st.error_message().rfind("item_id", 0), 0u) << st.error_message();
+}
+
+// Two categories whose vectors point in opposite directions; a user who
+// clicks several items of one gets recommendations shifted toward it.
+TEST_F(ServerTest, ClicksShiftTheNextRecommendationTowardTheirCategory) {
+  std::vector<Item> items;
+  for (int i = 0; i < 10; ++i) {
+    items.push_back(MakeItem("a" + std::to_string(i), "alpha", 1 + 0.1f * i));
+    items.push_back(MakeItem("b" + std::to_string(i), "beta", -1 - 0.1f * i));
+  }
+  ASSERT_TRUE(Upsert(std::vector<Item>(items.begin(), items.begin() + 10)).ok());
+  ASSERT_TRUE(Upsert(std::vector<Item>(items.begin() + 10, items.end())).ok());
+  auto share_alpha = [&](const std::vector<std::string>& ids) {
+    int a = 0;
+    for (const auto& id : ids) a += id[0] == 'a';
+    return ids.empty() ? 0.0 : static_cast<double>(a) / ids.size();
+  };
+  recd::v1::TrackResponse tr;
+  auto e = MakeEvent("dana", "b0", "view");
+  e.set_session_id("dana-1");
+  ASSERT_TRUE(Track({e}, &tr).ok());
+  ASSERT_TRUE(engine_->WaitFolded(tr.last_sequence(), 10));
+  auto before = RecommendFor("dana", 6);
+  ASSERT_TRUE(before.status.ok());
+  EXPECT_GE(before.pages[0].folded_sequence(), tr.last_sequence());
+  const double alpha_before = share_alpha(before.ids());
+
+  std::vector<Event> clicks;
+  for (int i = 1; i < 6; ++i) {
+    auto c = MakeEvent("dana", "a" + std::to_string(i), "click");
+    c.set_session_id("dana-1");
+    clicks.push_back(c);
+  }
+  ASSERT_TRUE(Track(clicks, &tr).ok());
+  ASSERT_TRUE(engine_->WaitFolded(tr.last_sequence(), 10));
+  auto after = RecommendFor("dana", 6);
+  ASSERT_TRUE(after.status.ok());
+  EXPECT_GE(after.pages[0].folded_sequence(), tr.last_sequence());
+  const double alpha_after = share_alpha(after.ids());
+  EXPECT_LT(alpha_before, 0.5) << ::testing::PrintToString(before.ids());
+  EXPECT_GT(alpha_after, 0.5) << ::testing::PrintToString(after.ids());
+  EXPECT_GT(alpha_after, alpha_before);
+  // The clicked items themselves are seen and not shown again.
+  for (int i = 1; i < 6; ++i) EXPECT_FALSE(Contains(after.ids(), "a" + std::to_string(i)));
 }
 
 TEST_F(ServerTest, HealthServiceReportsServing) {

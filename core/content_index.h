@@ -1,0 +1,47 @@
+// Newest items per category and per tag, for the content source (a user's
+// affinities x fresh items: a news article reaches interested users the
+// moment it is published, with no interactions yet), for related items
+// (shared metadata) and for the exploration pool (newest items overall).
+//
+// Keys: "c:<category>", "t:<tag>", and kAll for every item. Each key keeps
+// its `per_label` newest items by created_at. Entries are not removed when
+// an item is deleted or relabelled: readers check liveness and labels.
+//
+// Thread safety: Add from one writer (the commit thread); Newest from any
+// thread (a brief shared lock to copy a pointer to an immutable list).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace recd::core {
+
+class ContentIndex {
+ public:
+  struct Entry {
+    uint32_t item;
+    int64_t created_at_us;
+  };
+  using List = std::vector<Entry>;  // newest first
+  static constexpr const char* kAll = "*";
+
+  explicit ContentIndex(int per_label) : per_label_(per_label) {}
+
+  // Adds (or moves) `item` under each key and under kAll.
+  void Add(uint32_t item, int64_t created_at_us, const std::vector<std::string>& keys);
+  // The newest items of a key (empty list if none).
+  std::shared_ptr<const List> Newest(const std::string& key) const;
+
+ private:
+  void AddTo(const std::string& key, uint32_t item, int64_t created_at_us);
+
+  const int per_label_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const List>> lists_;
+};
+
+}  // namespace recd::core

@@ -1,0 +1,46 @@
+#include "core/impressions.h"
+
+namespace recd::core {
+
+void SlateCache::Put(const std::string& recommendation_id,
+                     std::vector<std::pair<std::string, Source>> items) {
+  std::lock_guard lock(mu_);
+  if (slates_.size() >= capacity_ && !order_.empty()) {
+    slates_.erase(order_.front());
+    order_.pop_front();
+  }
+  if (slates_.emplace(recommendation_id, std::move(items)).second) {
+    order_.push_back(recommendation_id);
+  }
+}
+
+std::optional<Source> SlateCache::SourceOf(const std::string& recommendation_id,
+                                           const std::string& item_id) const {
+  std::lock_guard lock(mu_);
+  auto it = slates_.find(recommendation_id);
+  if (it == slates_.end()) return std::nullopt;
+  for (const auto& [id, source] : it->second) {
+    if (id == item_id) return source;
+  }
+  return std::nullopt;
+}
+
+bool ImpressionBuffer::Append(std::vector<recd::v1::records::Impression> impressions) {
+  std::lock_guard lock(mu_);
+  if (buf_.size() + impressions.size() > capacity_) {
+    dropped_.fetch_add(impressions.size(), std::memory_order_relaxed);
+    return false;
+  }
+  const bool was_empty = buf_.empty();
+  for (auto& i : impressions) buf_.push_back(std::move(i));
+  return was_empty;
+}
+
+std::vector<recd::v1::records::Impression> ImpressionBuffer::Take() {
+  std::lock_guard lock(mu_);
+  std::vector<recd::v1::records::Impression> out;
+  out.swap(buf_);
+  return out;
+}
+
+}  // namespace recd::core

@@ -1,0 +1,166 @@
+#include "core/trending.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace recd::core {
+namespace {
+
+// A present-day event time (2024-06-01T00:00:00Z), in microseconds.
+constexpr int64_t kToday = 1717200000LL * 1000000;
+constexpr int64_t kHourUs = 3600LL * 1000000;
+
+std::vector<uint32_t> TopIds(const Trending& t) {
+  std::vector<uint32_t> ids;
+  for (const auto& e : *t.Top()) ids.push_back(e.item);
+  return ids;
+}
+
+TEST(TrendingTest, UnknownItemHasNegativeInfinity) {
+  Trending t(3600, 10);
+  EXPECT_EQ(t.Get(0), -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(t.Get(12345), -std::numeric_limits<double>::infinity());
+  t.Add(3, 1.0, kToday);
+  EXPECT_EQ(t.Get(2), -std::numeric_limits<double>::infinity()) << "gap ids stay empty";
+}
+
+TEST(TrendingTest, ScoreIsLog2OfForwardDecayedSum) {
+  const double h = 3600;
+  Trending t(h, 10);
+  t.Add(0, 1.0, kToday);
+  // log2(w * 2^(t/h)) = log2(w) + t/h, with t in the half-life's unit.
+  const double t_over_h = static_cast<double>(kToday) / (h * 1e6);
+  EXPECT_NEAR(t.Get(0), t_over_h, 1e-6);
+  t.Add(0, 1.0, kToday);  // same weight at the same time: the sum doubles
+  EXPECT_NEAR(t.Get(0), t_over_h + 1.0, 1e-6);
+  t.Add(1, 8.0, kToday);
+  EXPECT_NEAR(t.Get(1), t_over_h + 3.0, 1e-6);
+}
+
+// An old heavy event vs a recent light one: with weight 8 at t and weight 1
+// at t + Δt, the ratio of decayed values is 8 / 2^(Δt/h), so the old one
+// wins while Δt < 3h and loses once Δt > 3h.
+TEST(TrendingTest, OrdersByDecayedValueWithHalfLifeArithmetic) {
+  const double h_s = 3600;
+  for (double hours : {1.0, 2.0, 2.9, 3.1, 4.0, 10.0}) {
+    SCOPED_TRACE(hours);
+    Trending t(h_s, 10);
+    const uint32_t old_heavy = 0, recent_light = 1;
+    t.Add(old_heavy, 8.0, kToday);
+    const int64_t dt = static_cast<int64_t>(hours * kHourUs);
+    t.Add(recent_light, 1.0, kToday + dt);
+    // log2(S_recent / S_old) = Δt/h - log2(8).
+    EXPECT_NEAR(t.Get(recent_light) - t.Get(old_heavy), hours - 3.0, 1e-6);
+    // The decayed value ratio, computed in the linear domain at Δt.
+    const double value_old_at_now = 8.0 * std::exp2(-hours);  // 8 decayed by Δt
+    const double value_recent_at_now = 1.0;
+    EXPECT_NEAR(std::exp2(t.Get(old_heavy) - t.Get(recent_light)),
+                value_old_at_now / value_recent_at_now, 1e-6);
+    t.Publish();
+    auto top = TopIds(t);
+    ASSERT_EQ(top.size(), 2u);
+    if (hours < 3.0) {
+      EXPECT_EQ(top, (std::vector<uint32_t>{old_heavy, recent_light}));
+    } else {
+      EXPECT_EQ(top, (std::vector<uint32_t>{recent_light, old_heavy}));
+    }
+  }
+}
+
+TEST(TrendingTest, LateEventsDecayByTheirOwnTime) {
+  Trending t(3600, 10);
+  // Same weight; the event that happened later counts more, whatever the
+  // order in which they were added.
+  t.Add(0, 1.0, kToday + kHourUs);
+  t.Add(1, 1.0, kToday);
+  EXPECT_NEAR(t.Get(0) - t.Get(1), 1.0, 1e-6);
+}
+
+TEST(TrendingTest, NoOverflowAtTodaysTimestamps) {
+  // A one-second half-life puts t/h near 1.7e9: 2^(t/h) overflows any
+  // double, its log2 does not.
+  for (double h : {1.0, 60.0, 3600.0, 86400.0}) {
+    SCOPED_TRACE(h);
+    Trending t(h, 10);
+    for (int i = 0; i < 1000; ++i) t.Add(0, 10.0, kToday + i * 1000000LL);
+    t.Add(1, 1.0, kToday);
+    EXPECT_TRUE(std::isfinite(t.Get(0)));
+    EXPECT_TRUE(std::isfinite(t.Get(1)));
+    EXPECT_GT(t.Get(0), t.Get(1));
+    EXPECT_GT(t.Get(0), static_cast<double>(kToday) / (h * 1e6));
+    t.Publish();
+    EXPECT_EQ(TopIds(t), (std::vector<uint32_t>{0, 1}));
+  }
+}
+
+TEST(TrendingTest, SumOfManySmallEventsMatchesClosedForm) {
+  Trending t(86400, 10);
+  // n events of weight 1 at the same instant: log2(n) + t/h.
+  for (int i = 0; i < 1024; ++i) t.Add(5, 1.0, kToday);
+  EXPECT_NEAR(t.Get(5), 10.0 + static_cast<double>(kToday) / 86400e6, 1e-6);
+}
+
+TEST(TrendingTest, TopIsEmptyUntilPublished) {
+  Trending t(3600, 10);
+  ASSERT_NE(t.Top(), nullptr);
+  EXPECT_TRUE(t.Top()->empty());
+  t.Add(0, 1.0, kToday);
+  EXPECT_TRUE(t.Top()->empty()) << "readers see the last published list";
+  t.Publish();
+  EXPECT_EQ(TopIds(t), std::vector<uint32_t>{0});
+}
+
+TEST(TrendingTest, PublishOrdersBestFirstAndCapsSize) {
+  Trending t(3600, 3);
+  // Weights 1..6 at the same time on items 10..15 (and nothing on 0..9).
+  for (uint32_t i = 0; i < 6; ++i) t.Add(10 + i, 1.0 + i, kToday);
+  t.Publish();
+  auto top = t.Top();
+  ASSERT_EQ(top->size(), 3u);
+  EXPECT_EQ(TopIds(t), (std::vector<uint32_t>{15, 14, 13}));
+  for (const auto& e : *top) EXPECT_DOUBLE_EQ(e.log2_score, t.Get(e.item));
+  for (size_t i = 1; i < top->size(); ++i)
+    EXPECT_GT((*top)[i - 1].log2_score, (*top)[i].log2_score);
+}
+
+TEST(TrendingTest, PublishReflectsLaterEventsAndKeepsOldSnapshots) {
+  Trending t(3600, 5);
+  t.Add(0, 5.0, kToday);
+  t.Add(1, 1.0, kToday);
+  t.Publish();
+  auto before = t.Top();
+  EXPECT_EQ(TopIds(t), (std::vector<uint32_t>{0, 1}));
+  t.Add(1, 10.0, kToday + kHourUs);
+  t.Add(2, 0.5, kToday);
+  t.Publish();
+  EXPECT_EQ(TopIds(t), (std::vector<uint32_t>{1, 0, 2}));
+  // A reader holding the old snapshot still sees it unchanged.
+  ASSERT_EQ(before->size(), 2u);
+  EXPECT_EQ((*before)[0].item, 0u);
+}
+
+TEST(TrendingTest, SetRestoresAStoredScore) {
+  Trending t(3600, 5);
+  t.Set(4, 123.5);
+  EXPECT_DOUBLE_EQ(t.Get(4), 123.5);
+  t.Set(2, 200.0);
+  t.Publish();
+  EXPECT_EQ(TopIds(t), (std::vector<uint32_t>{2, 4}));
+  // Adding on top of a restored score continues the sum in the log2 domain.
+  Trending u(3600, 5);
+  u.Add(0, 1.0, kToday);
+  u.Add(0, 1.0, kToday);
+  Trending v(3600, 5);
+  Trending w(3600, 5);
+  w.Add(0, 1.0, kToday);
+  v.Set(0, w.Get(0));
+  v.Add(0, 1.0, kToday);
+  EXPECT_NEAR(v.Get(0), u.Get(0), 1e-9);
+}
+
+}  // namespace
+}  // namespace recd::core
