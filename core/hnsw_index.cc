@@ -2,10 +2,22 @@
 // hnswlib: it defines non-inline functions, so a second includer breaks the
 // link (BUILD-NOTES pitfall 2). Every hnswlib exception is caught here.
 //
-// Inner product is turned into a metric by the standard MIPS->L2 reduction:
-// items are stored as [y, sqrt(M^2 - |y|^2)] and queries as [q, 0], with M
-// the largest item norm, so |q' - y'|^2 = |q|^2 + M^2 - 2 q.y ranks by q.y.
-// Scores returned are exact inner products recomputed from the stored rows.
+// The graph is built on hnswlib's InnerProductSpace (distance 1 - q.y), with
+// items stored as they are. It replaced the MIPS->L2 augmentation (store
+// [y, sqrt(M^2 - |y|^2)]): at 100k x 64-d clustered vectors with norms spread
+// 10x, recall@10 at ef=100 went from 0.72 to 0.988 and a search from 110 us
+// to 84 us. The distance 1 - q.y is converted back to the true inner product
+// by recomputing q.y exactly from the stored row (1 - (1 - q.y) in float
+// would lose low bits), so scores match ExactSearch's.
+//
+// Unreachable items: under the inner product (not a metric) hnswlib's
+// neighbour heuristic prunes links towards low-norm items, so a few of them
+// (about 2% of 2000 clustered 32-d items with norms spread 10x) have no
+// in-links and no graph search reaches them. searchKnn explores everything
+// reachable before returning fewer than k, so a short answer means the graph
+// is exhausted; Search then scores every row exactly instead, keeping the
+// guarantee that a search returns min(n, size()) results (VectorIndex's
+// over-fetch past dead items relies on it).
 //
 // ef: hnswlib's setEf writes a member shared by all searches, so it is set
 // once (to ef_search) before the index is published and never again.
@@ -55,23 +67,11 @@ bool Finite(const float* v, int dim) {
   return true;
 }
 
-double SquaredNorm(const float* v, int dim) {
-  double sum = 0;
-  for (int i = 0; i < dim; ++i) sum += static_cast<double>(v[i]) * v[i];
-  return sum;
-}
-
 // Exact inner product; NaN (only from overflow) ranks last.
 float Score(const float* a, const float* b, int dim) {
   const float s =
       Eigen::Map<const Eigen::VectorXf>(a, dim).dot(Eigen::Map<const Eigen::VectorXf>(b, dim));
   return std::isnan(s) ? -std::numeric_limits<float>::infinity() : s;
-}
-
-// out[0, dim] = [v, sqrt(max_sq - |v|^2)].
-void Augment(const float* v, int dim, double max_sq, float* out) {
-  std::copy(v, v + dim, out);
-  out[dim] = static_cast<float>(std::sqrt(std::max(0.0, max_sq - SquaredNorm(v, dim))));
 }
 
 absl::Status FromException(const std::exception& e) {
@@ -83,11 +83,10 @@ absl::Status FromException(const std::exception& e) {
 
 class HnswIndex final : public AnnIndex {
  public:
-  HnswIndex(int dim, int ef_search, float max_norm)
-      : dim_(dim), ef_search_(ef_search), max_norm_(max_norm), space_(dim + 1) {}
+  HnswIndex(int dim, int ef_search) : dim_(dim), ef_search_(ef_search), space_(dim) {}
 
   // The space every graph of this index must be built on.
-  hnswlib::L2Space* space() { return &space_; }
+  hnswlib::InnerProductSpace* space() { return &space_; }
 
   // Takes `graph` (built on space()) and fixes its ef. REQUIRES: called once,
   // before the index is shared with other threads.
@@ -97,18 +96,16 @@ class HnswIndex final : public AnnIndex {
   }
 
   const Graph* graph() const { return graph_.get(); }
-  float max_norm() const { return max_norm_; }
 
   std::vector<Neighbor> Search(const float* query, int n) const override {
     if (n <= 0 || graph_ == nullptr || !Finite(query, dim_)) return {};
-    std::vector<float> augmented(query, query + dim_);
-    augmented.push_back(0.0f);
     const size_t k = std::min<size_t>(n, graph_->cur_element_count);
     std::vector<Neighbor> out;
     out.reserve(k);
     try {
-      auto found = graph_->searchKnn(augmented.data(), k);
+      auto found = graph_->searchKnn(query, k);
       for (; !found.empty(); found.pop()) {
+        // found.top().first is 1 - q.y; the exact q.y is recomputed instead.
         const auto id = static_cast<uint32_t>(found.top().second);
         out.push_back({id, Score(query, Row(id), dim_)});
       }
@@ -117,9 +114,8 @@ class HnswIndex final : public AnnIndex {
       // never let an exception escape onto the request path.
       return {};
     }
-    std::sort(out.begin(), out.end(), [](const Neighbor& a, const Neighbor& b) {
-      return a.score > b.score || (a.score == b.score && a.id < b.id);
-    });
+    if (out.size() < k) return ScanAll(query, k);
+    std::sort(out.begin(), out.end(), BestFirst);
     return out;
   }
 
@@ -143,8 +139,25 @@ class HnswIndex final : public AnnIndex {
   int dim() const override { return dim_; }
 
  private:
-  // The stored (augmented) row of `id`; its first dim_ floats are the vector.
-  // REQUIRES: id is in the index.
+  static bool BestFirst(const Neighbor& a, const Neighbor& b) {
+    return a.score > b.score || (a.score == b.score && a.id < b.id);
+  }
+
+  // Exact top-k over every stored row. REQUIRES: 0 < k <= size().
+  std::vector<Neighbor> ScanAll(const float* query, size_t k) const {
+    const size_t count = graph_->cur_element_count;
+    std::vector<Neighbor> all;
+    all.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      const auto* row = reinterpret_cast<const float*>(graph_->getDataByInternalId(i));
+      all.push_back({static_cast<uint32_t>(graph_->getExternalLabel(i)), Score(query, row, dim_)});
+    }
+    std::partial_sort(all.begin(), all.begin() + k, all.end(), BestFirst);
+    all.resize(k);
+    return all;
+  }
+
+  // The stored row of `id`: the original dim_ floats. REQUIRES: id is in the index.
   const float* Row(uint32_t id) const {
     return reinterpret_cast<const float*>(
         graph_->getDataByInternalId(graph_->label_lookup_.find(id)->second));
@@ -152,9 +165,8 @@ class HnswIndex final : public AnnIndex {
 
   const int dim_;
   const int ef_search_;
-  const float max_norm_;
-  hnswlib::L2Space space_;        // Outlives graph_, which points into it.
-  std::unique_ptr<Graph> graph_;  // Null when the index is empty.
+  hnswlib::InnerProductSpace space_;  // Outlives graph_, which points into it.
+  std::unique_ptr<Graph> graph_;      // Null when the index is empty.
 };
 
 // Inserts all rows: the first on this thread (hnswlib needs an entry point),
@@ -165,21 +177,17 @@ class HnswIndex final : public AnnIndex {
 // order inversion between an element's own lock and its neighbours' that
 // cannot close into a cycle (a thread only locks elements already linked).
 absl::Status AddAll(Graph* graph, const uint32_t* ids, const float* vectors, size_t count, int dim,
-                    double max_sq, int num_threads) {
-  std::vector<float> row(dim + 1);
-  Augment(vectors, dim, max_sq, row.data());
-  graph->addPoint(row.data(), ids[0]);  // Throws; the caller catches.
+                    int num_threads) {
+  graph->addPoint(vectors, ids[0]);  // Throws; the caller catches.
 
   std::atomic<size_t> next{1};
   std::atomic<bool> failed{false};
   std::mutex mu;
   absl::Status first_error;
   auto work = [&] {
-    std::vector<float> buffer(dim + 1);
     try {
       for (size_t i = next++; i < count && !failed.load(std::memory_order_relaxed); i = next++) {
-        Augment(vectors + i * dim, dim, max_sq, buffer.data());
-        graph->addPoint(buffer.data(), ids[i]);
+        graph->addPoint(vectors + i * dim, ids[i]);
       }
     } catch (const std::exception& e) {
       failed = true;
@@ -202,7 +210,10 @@ absl::Status AddAll(Graph* graph, const uint32_t* ids, const float* vectors, siz
 // ---- Files ----------------------------------------------------------------
 
 constexpr char kMagic[8] = {'R', 'E', 'C', 'D', 'H', 'N', 'S', 'W'};
-constexpr uint32_t kFormatVersion = 1;
+// 1: L2 space on rows augmented to dim + 1 floats, max norm at offset 32.
+// 2: inner-product space on the plain dim-float rows; offset 32 reserved (0).
+// A version-1 file is refused (FAILED_PRECONDITION), never reinterpreted.
+constexpr uint32_t kFormatVersion = 2;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kChecksumOffset = 56;
 constexpr size_t kIoBufferBytes = 1 << 20;
@@ -213,7 +224,7 @@ struct Header {
   uint64_t count = 0;
   uint32_t m = 0;
   uint32_t ef_construction = 0;
-  float max_norm = 0;
+  uint32_t reserved = 0;
   int32_t max_level = -1;
   uint32_t entry_point = 0;
   uint32_t bytes_per_element = 0;
@@ -239,7 +250,7 @@ void Encode(const Header& h, char* buf) {
   Put(buf, 16, h.count);
   Put(buf, 24, h.m);
   Put(buf, 28, h.ef_construction);
-  Put(buf, 32, h.max_norm);
+  Put(buf, 32, h.reserved);
   Put(buf, 36, h.max_level);
   Put(buf, 40, h.entry_point);
   Put(buf, 44, h.bytes_per_element);
@@ -254,7 +265,7 @@ Header Decode(const char* buf) {
   h.count = Get<uint64_t>(buf, 16);
   h.m = Get<uint32_t>(buf, 24);
   h.ef_construction = Get<uint32_t>(buf, 28);
-  h.max_norm = Get<float>(buf, 32);
+  h.reserved = Get<uint32_t>(buf, 32);
   h.max_level = Get<int32_t>(buf, 36);
   h.entry_point = Get<uint32_t>(buf, 40);
   h.bytes_per_element = Get<uint32_t>(buf, 44);
@@ -350,7 +361,6 @@ absl::Status WriteFile(const HnswIndex& index, const std::string& path) {
   const Graph* g = index.graph();
   Header h;
   h.dim = static_cast<uint32_t>(index.dim());
-  h.max_norm = index.max_norm();
   if (g != nullptr) {
     h.count = g->cur_element_count;
     h.m = static_cast<uint32_t>(g->M_);
@@ -425,7 +435,7 @@ absl::Status ValidateGraph(Graph* g, const Header& h, int dim, const std::string
         !g->label_lookup_.emplace(label, static_cast<uint32_t>(i)).second) {
       return DataLoss(path, absl::StrCat("bad or duplicate id at element ", i));
     }
-    if (!Finite(reinterpret_cast<const float*>(g->getDataByInternalId(i)), dim + 1)) {
+    if (!Finite(reinterpret_cast<const float*>(g->getDataByInternalId(i)), dim)) {
       return DataLoss(path, absl::StrCat("non-finite vector at element ", i));
     }
     top = std::max(top, g->element_levels_[i]);
@@ -492,6 +502,7 @@ absl::Status CheckHeader(const Header& h, const AnnOptions& options, const std::
     return absl::InvalidArgumentError(
         absl::StrCat("dim: options say ", options.dim, " but ", path, " has dim ", h.dim));
   }
+  if (h.reserved != 0) return DataLoss(path, "inconsistent header");
   if (h.count == 0) return absl::OkStatus();
   if (h.count > std::numeric_limits<uint32_t>::max() || h.m < 2 || h.m > kMaxM || h.max_level < 0 ||
       h.max_level > static_cast<int32_t>(kMaxLevel) || h.bytes_per_element == 0 ||
@@ -529,13 +540,11 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> BuildHnswIndex(const AnnOptions& optio
     return absl::InvalidArgumentError(absl::StrCat("count: ", count, " rows is too many"));
   }
   const int dim = options.dim;
-  double max_sq = 0;
   for (size_t i = 0; i < count; ++i) {
     if (!Finite(vectors + i * dim, dim)) {
       return absl::InvalidArgumentError(
           absl::StrCat("vectors: row ", i, " (id ", ids[i], ") has a non-finite value"));
     }
-    max_sq = std::max(max_sq, SquaredNorm(vectors + i * dim, dim));
   }
   std::vector<uint32_t> sorted(ids, ids + count);
   std::sort(sorted.begin(), sorted.end());
@@ -543,13 +552,12 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> BuildHnswIndex(const AnnOptions& optio
     return absl::InvalidArgumentError(absl::StrCat("ids: id ", *dup, " appears twice"));
   }
 
-  auto index =
-      std::make_unique<HnswIndex>(dim, options.ef_search, static_cast<float>(std::sqrt(max_sq)));
+  auto index = std::make_unique<HnswIndex>(dim, options.ef_search);
   if (count == 0) return index;
   try {
     auto graph = std::make_unique<Graph>(index->space(), count, options.m, options.ef_construction,
                                          kRandomSeed);
-    if (absl::Status s = AddAll(graph.get(), ids, vectors, count, dim, max_sq, options.num_threads);
+    if (absl::Status s = AddAll(graph.get(), ids, vectors, count, dim, options.num_threads);
         !s.ok()) {
       return s;
     }
@@ -607,7 +615,7 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> LoadHnswIndex(const std::string& path,
   if (*checksum != h.checksum) return DataLoss(path, "checksum mismatch");
   if (absl::Status s = CheckHeader(h, options, path); !s.ok()) return s;
 
-  auto index = std::make_unique<HnswIndex>(options.dim, options.ef_search, h.max_norm);
+  auto index = std::make_unique<HnswIndex>(options.dim, options.ef_search);
   if (h.count == 0) return index;
   try {
     auto graph =

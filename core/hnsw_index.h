@@ -2,11 +2,14 @@
 //
 // Format (host byte order, x86-64): a 64-byte manifest header
 //   magic "RECDHNSW", format version, dim, count, m, ef_construction,
-//   max norm, top level, entry point, bytes per element, payload bytes,
+//   reserved (0), top level, entry point, bytes per element, payload bytes,
 //   checksum (64-bit, over the header with the checksum zeroed + payload)
-// followed by the graph: hnswlib's level-0 block, then each element's upper
-// levels. The checksum is verified before anything is parsed, and the graph
-// is checked for consistency (link targets, levels, unique ids) before use.
+// followed by the graph: hnswlib's level-0 block (on its InnerProductSpace,
+// rows stored as given), then each element's upper levels. Format version 2;
+// version-1 files (L2 space on MIPS-augmented rows) are refused with
+// FAILED_PRECONDITION naming the version. The checksum is verified before
+// anything is parsed, and the graph is checked for consistency (link targets,
+// levels, unique ids) before use.
 #pragma once
 
 #include <memory>

@@ -15,10 +15,18 @@
 #include "gtest/gtest.h"
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "tests/core/slate_util.h"
 #include "tests/test_util.h"
 
 namespace recd::core {
 namespace {
+
+using test::Contains;
+using test::Find;
+using test::HasReason;
+using test::Ids;
+using test::IndexOf;
+using test::ReasonOf;
 
 using recd::testing::AxisVector;
 using recd::testing::kDayUs;
@@ -38,33 +46,6 @@ using recd::v1::records::UserState;
 constexpr int kDim = 8;
 constexpr auto kWait = std::chrono::seconds(30);  // a bound, never a synchroniser
 constexpr double kFoldTimeoutSeconds = 10;
-
-std::vector<std::string> Ids(const Slate& s) {
-  std::vector<std::string> ids;
-  for (const auto& it : s.items) ids.push_back(it.item_id);
-  return ids;
-}
-
-bool Contains(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-int IndexOf(const std::vector<std::string>& v, const std::string& x) {
-  auto it = std::find(v.begin(), v.end(), x);
-  return it == v.end() ? -1 : static_cast<int>(it - v.begin());
-}
-
-const RankedItem* Find(const Slate& s, const std::string& id) {
-  for (const auto& it : s.items) {
-    if (it.item_id == id) return &it;
-  }
-  return nullptr;
-}
-
-bool HasReason(const RankedItem& item, const std::string& source) {
-  return std::any_of(item.reasons.begin(), item.reasons.end(),
-                     [&](const Contribution& c) { return c.source == source; });
-}
 
 Item WithCreated(Item item, int64_t us) {
   SetTimestampUs(item.mutable_created_at(), us);

@@ -17,10 +17,18 @@
 #include "core/engine.h"
 #include "core/sources.h"
 #include "gtest/gtest.h"
+#include "tests/core/slate_util.h"
 #include "tests/test_util.h"
 
 namespace recd::core {
 namespace {
+
+using test::Contains;
+using test::Find;
+using test::HasReason;
+using test::Ids;
+using test::IndexOf;
+using test::ReasonOf;
 
 using recd::testing::AxisVector;
 using recd::testing::kDayUs;
@@ -42,39 +50,6 @@ constexpr double kFoldTimeoutSeconds = 10;
 // The candidate sources a surface can weight (kFresh and kExplore are stages).
 const std::vector<std::string> kWeightedSources = {"ann",      "covisit", "content",
                                                    "trending", "popular", "continuation"};
-
-std::vector<std::string> Ids(const Slate& s) {
-  std::vector<std::string> ids;
-  for (const auto& it : s.items) ids.push_back(it.item_id);
-  return ids;
-}
-
-bool Contains(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-int IndexOf(const std::vector<std::string>& v, const std::string& x) {
-  auto it = std::find(v.begin(), v.end(), x);
-  return it == v.end() ? -1 : static_cast<int>(it - v.begin());
-}
-
-const RankedItem* Find(const Slate& s, const std::string& id) {
-  for (const auto& it : s.items) {
-    if (it.item_id == id) return &it;
-  }
-  return nullptr;
-}
-
-const Contribution* ReasonOf(const RankedItem& item, const std::string& source) {
-  for (const auto& c : item.reasons) {
-    if (c.source == source) return &c;
-  }
-  return nullptr;
-}
-
-bool HasReason(const RankedItem& item, const std::string& source) {
-  return ReasonOf(item, source) != nullptr;
-}
 
 std::string Describe(const Slate& s) {
   std::string out;
