@@ -100,14 +100,11 @@ absl::Status Engine::Load() {
   popularity_ = std::make_unique<Popularity>(o.trending_half_life_seconds,
                                              o.popular_half_life_seconds, o.trending_prior,
                                              kPopularTopSize);
-  CovisitOptions co;
-  co.window_items = o.covisit.window_items;
-  co.window_seconds = o.covisit.window_seconds;
-  co.slots_per_item = o.covisit.slots_per_item;
-  co.top_per_item = o.covisit.top_per_item;
-  co.half_life_seconds = o.covisit.half_life_seconds;
-  co.max_session_items = o.session_items;
-  co.max_bytes = static_cast<size_t>(o.covisit.max_mb) << 20;
+  CovisitOptions co = o.covisit;
+  // The session ring holds at most session_items items, so the covisit
+  // per-session cap (which counts the ring) must sit above it; otherwise a
+  // session that fills its ring would stop forming pairs altogether.
+  co.max_session_items = o.session_items + 1;
   auto covisit = Covisitation::Create(co);
   if (!covisit.ok()) return covisit.status();
   covisit_ = std::move(*covisit);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/covisit.h"    // CovisitOptions
 #include "core/diversity.h"  // DiversityMode
 
 namespace recd::core {
@@ -42,15 +43,6 @@ struct SurfaceOptions {
   std::vector<std::string> finish_event_types = {"purchase"};
 };
 
-struct CovisitSettings {
-  int window_items = 5;
-  double window_seconds = 1800;
-  int slots_per_item = 100;
-  int top_per_item = 50;
-  double half_life_seconds = 604800;
-  int max_mb = 700;
-};
-
 struct EngineOptions {
   std::string data_dir = "./recd-data";
   bool fsync = true;
@@ -78,7 +70,8 @@ struct EngineOptions {
   int session_items = 20;
   double content_max_age_seconds = 604800;
   int content_items_per_label = 200;
-  CovisitSettings covisit;
+  // max_session_items is set by the engine (see Engine::Load).
+  CovisitOptions covisit;
   std::map<std::string, SurfaceOptions> surfaces = {{"default", SurfaceOptions{}}};
   // Ingest.
   int queue_capacity = 100000;

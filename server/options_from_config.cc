@@ -43,7 +43,7 @@ core::EngineOptions EngineOptionsFromConfig(const recd::v1::config::Config& c) {
   o.covisit.slots_per_item = r.covisit().slots_per_item();
   o.covisit.top_per_item = r.covisit().top_per_item();
   o.covisit.half_life_seconds = r.covisit().half_life_seconds();
-  o.covisit.max_mb = r.covisit().max_mb();
+  o.covisit.max_bytes = static_cast<size_t>(r.covisit().max_mb()) << 20;
   o.surfaces.clear();
   for (const auto& [name, s] : c.surfaces()) {
     core::SurfaceOptions so;
