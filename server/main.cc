@@ -3,12 +3,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench.h"
 #include "server/serve.h"
 
 namespace {
 constexpr const char* kUsage = R"(usage: recd <command> [flags]
 commands:
   serve     run the gRPC service (recd serve --help)
+  bench     run the performance benchmarks (recd bench --help)
   version   print the version
 )";
 }  // namespace
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "serve") return recd::server::RunServe(args);
+  if (cmd == "bench") return recd::bench::RunBench(args);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "recd 0.1.0 (API recd.v1)\n";
     return 0;
