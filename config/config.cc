@@ -59,6 +59,7 @@ Surface DefaultSurface() {
   s.set_explore_pool_size(100);
   for (const char* t : {"save", "cart"}) s.add_continuation_event_types(t);
   s.add_finish_event_types("purchase");
+  s.set_session_intent(0.5);
   return s;
 }
 
@@ -557,6 +558,7 @@ absl::Status Validate(const Config& c) {
     k.Fraction(path + ".diversity.mmr_lambda", div.mmr_lambda());
     k.Min(path + ".diversity.max_per_category", div.max_per_category(), 1);
     k.Fraction(path + ".explore_epsilon", s.explore_epsilon());
+    k.Fraction(path + ".session_intent", s.session_intent());
     k.Range(path + ".explore_pool_size", s.explore_pool_size(), 1, 10000);
     event_type_list("continuation_event_types", s.continuation_event_types());
     event_type_list("finish_event_types", s.finish_event_types());

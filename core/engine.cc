@@ -1,9 +1,18 @@
 #include "core/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
 #include <random>
+#include <unordered_set>
 
+#include "core/file_util.h"
+#include "core/hnsw_index.h"
+#include "core/model_files.h"
+#include "core/train.h"
 #include "spdlog/spdlog.h"
 #include "storage/keys.h"
 
@@ -59,6 +68,16 @@ std::vector<std::string> ContentKeys(const Item& item) {
   return keys;
 }
 
+// Label-map keys of a catalog row: "c:<category>", "t:<tag>".
+std::vector<std::string> RowLabels(const Catalog::Reader& r, const ItemRow& row) {
+  std::vector<std::string> labels;
+  for (uint32_t c : row.categories) labels.push_back("c:" + r.LabelName(c));
+  for (uint32_t t : row.tags) labels.push_back("t:" + r.LabelName(t));
+  return labels;
+}
+
+std::string ModelsDir(const std::string& data_dir) { return data_dir + "/models"; }
+
 std::string NewRecommendationId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   char buf[33];
@@ -95,8 +114,6 @@ absl::Status Engine::Load() {
   ann.m = o.hnsw_m;
   ann.ef_construction = o.hnsw_ef_construction;
   ann.ef_search = o.hnsw_ef_search;
-  index_ = std::make_unique<VectorIndex>(ann, o.fresh_tier_max);
-  item_vectors_ = std::make_unique<ItemVectors>(o.dimension);
   popularity_ = std::make_unique<Popularity>(o.trending_half_life_seconds,
                                              o.popular_half_life_seconds, o.trending_prior,
                                              kPopularTopSize);
@@ -113,6 +130,32 @@ absl::Status Engine::Load() {
   slates_ = std::make_unique<SlateCache>(o.slate_cache_entries);
   impressions_ = std::make_unique<ImpressionBuffer>(o.impression_buffer);
 
+  // The model: the current trained snapshot if there is one, else the
+  // catalog's own vectors.
+  std::string current;
+  {
+    std::ifstream in(ModelsDir(o.data_dir) + "/CURRENT");
+    if (in) std::getline(in, current);
+  }
+  if (!current.empty()) {
+    ModelLoadResult info;
+    auto m = PrepareModel(ModelsDir(o.data_dir) + "/" + current, &info);
+    if (!m.ok()) {
+      // A snapshot that fails verification is not served; the catalog's
+      // vectors are (LoadModel can install a good one).
+      spdlog::error("model {} not loaded: {}", current, m.status().ToString());
+    } else {
+      writer_model_ = std::move(*m);
+    }
+  }
+  if (writer_model_ == nullptr) {
+    writer_model_ = std::make_shared<LiveModel>();
+    writer_model_->als_alpha = o.als_alpha;
+    writer_model_->als_lambda = o.als_lambda;
+    writer_model_->vectors = std::make_unique<ItemVectors>(o.dimension);
+    writer_model_->index = std::make_unique<VectorIndex>(ann, o.fresh_tier_max);
+  }
+
   // Catalog, vectors, content index.
   absl::Status parse;
   auto st = store_->Scan(storage::Cf::kItems, "", [&](std::string_view key, std::string_view v) {
@@ -121,13 +164,16 @@ absl::Status Engine::Load() {
       parse = absl::DataLossError("items CF: cannot parse item " + std::string(key));
       return false;
     }
-    ApplyUpsert(item);
+    ApplyUpsert(item, *writer_model_);
     return true;
   });
   if (!st.ok()) return st;
   if (!parse.ok()) return parse;
-  item_vectors_->PublishGramian();
-  if (auto rb = index_->Rebuild(); !rb.ok()) return rb;
+  writer_model_->vectors->PublishGramian();
+  if (!writer_model_->trained || writer_model_->index->NeedsRebuild()) {
+    if (auto rb = writer_model_->index->Rebuild(); !rb.ok()) return rb;
+  }
+  model_.Set(writer_model_);
 
   // Derived state: popularity and co-visitation.
   st = store_->Scan(storage::Cf::kItemStats, "", [&](std::string_view key, std::string_view v) {
@@ -148,11 +194,12 @@ absl::Status Engine::Load() {
   if (!st.ok()) return st;
   covisit_->Publish();
   covisit_->TakeChanged();
-  spdlog::info("loaded {} items ({} vectors) from {}", catalog_.size(), index_->size(), o.data_dir);
+  spdlog::info("loaded {} items ({} vectors, model {}) from {}", catalog_.size(),
+               writer_model_->index->size(), writer_model_->version, o.data_dir);
 
-  FoldDeps deps{store_.get(),  &catalog_,           popularity_.get(), users_.get(),
-                covisit_.get(), item_vectors_.get(), slates_.get()};
-  fold_ = std::make_unique<FoldWorker>(deps, &options_, model_version(), &fold_stats_);
+  FoldDeps deps{store_.get(),  &catalog_, popularity_.get(), users_.get(),
+                covisit_.get(), &model_,   slates_.get()};
+  fold_ = std::make_unique<FoldWorker>(deps, &options_, &fold_stats_);
 
   IngestOptions io;
   io.fsync = o.fsync;
@@ -168,8 +215,8 @@ absl::Status Engine::Load() {
         fold_->Notify(last_seq);
       });
   recommender_ = std::make_unique<Recommender>(
-      RecommenderDeps{&options_, &catalog_, index_.get(), item_vectors_.get(), popularity_.get(),
-                      users_.get(), covisit_.get(), content_.get()});
+      RecommenderDeps{&options_, &catalog_, &model_, popularity_.get(), users_.get(),
+                      covisit_.get(), content_.get()});
   return absl::OkStatus();
 }
 
@@ -177,6 +224,16 @@ Engine::~Engine() { Shutdown(); }
 
 void Engine::Shutdown() {
   if (shut_down_.exchange(true)) return;
+  {
+    // A model load in flight finishes (or fails) before the commit thread
+    // stops; its done callback still runs.
+    std::thread loader;
+    {
+      std::lock_guard<std::mutex> l(loader_mu_);
+      loader = std::move(loader_);
+    }
+    if (loader.joinable()) loader.join();
+  }
   if (ingest_) {
     // The last impressions go through the commit thread before it stops.
     (void)ingest_->SubmitTask([this] { FlushImpressions(); });
@@ -198,18 +255,29 @@ absl::Status Engine::TrackAsync(std::vector<StoredEvent> events, Ingestor::Event
   return ingest_->SubmitEvents(std::move(events), std::move(done));
 }
 
-void Engine::ApplyUpsert(const Item& item) {
+void Engine::ApplyUpsert(const Item& item, LiveModel& model) {
   uint32_t dense = catalog_.Upsert(InfoOf(item));
-  if (item.vector_size() == options_.dimension) {
-    item_vectors_->Set(dense, item.vector().data());
+  // A catalog model takes the item's own vector; a trained model keeps its
+  // trained vector and gives other items one from the label map (the
+  // item's own vector is from another space and is not used).
+  std::vector<float> cold;
+  const float* v = nullptr;
+  if (!model.trained) {
+    if (item.vector_size() == options_.dimension) v = item.vector().data();
+  } else if (!model.IsTrainedItem(dense) &&
+             LabelMapVector(model.labels, model.row_of_label, ContentKeys(item), &cold)) {
+    v = cold.data();
+  }
+  if (v != nullptr) {
+    model.vectors->Set(dense, v);
     // Validated finite and of the right dimension, so this fails only when
     // the fresh tier is exhausted; the item is then served without ANN.
-    if (auto st = index_->Upsert(dense, item.vector().data()); !st.ok()) {
+    if (auto st = model.index->Upsert(dense, v); !st.ok()) {
       spdlog::error("vector of {}: {}", item.id(), st.ToString());
     }
-  } else {
-    item_vectors_->Clear(dense);
-    index_->Remove(dense);
+  } else if (!model.IsTrainedItem(dense)) {
+    model.vectors->Clear(dense);
+    model.index->Remove(dense);
   }
   content_->Add(dense, item.has_created_at() ? TsUs(item.created_at()) : 0, ContentKeys(item));
 }
@@ -235,10 +303,12 @@ absl::Status Engine::UpsertItemsAsync(std::vector<Item> items, CountDone done) {
       done(st, 0, 0);
       return;
     }
-    for (const auto& item : items) ApplyUpsert(item);
-    item_vectors_->PublishGramian();
-    if (index_->NeedsRebuild()) {
-      if (auto st = index_->Rebuild(); !st.ok()) spdlog::error("index rebuild: {}", st.ToString());
+    for (const auto& item : items) ApplyUpsert(item, *writer_model_);
+    writer_model_->vectors->PublishGramian();
+    if (writer_model_->index->NeedsRebuild()) {
+      if (auto st = writer_model_->index->Rebuild(); !st.ok()) {
+        spdlog::error("index rebuild: {}", st.ToString());
+      }
     }
     done(absl::OkStatus(), items.size(), 0);
   });
@@ -267,12 +337,12 @@ absl::Status Engine::DeleteItemsAsync(std::vector<std::string> ids, CountDone do
     uint64_t deleted = 0;
     for (const auto& id : present) {
       if (auto d = catalog_.Remove(id)) {
-        index_->Remove(*d);
-        item_vectors_->Clear(*d);
+        writer_model_->index->Remove(*d);
+        writer_model_->vectors->Clear(*d);
         ++deleted;
       }
     }
-    item_vectors_->PublishGramian();
+    writer_model_->vectors->PublishGramian();
     done(absl::OkStatus(), deleted, ids.size() - deleted);
   });
 }
@@ -289,7 +359,7 @@ absl::StatusOr<std::optional<Item>> Engine::GetItem(const std::string& id) const
 absl::StatusOr<RecommendResult> Engine::Recommend(const RecommendQuery& q) {
   std::string id = NewRecommendationId();
   const uint64_t folded = fold_->folded_seq();
-  return Log(q, std::move(id), folded, recommender_->Recommend(q, id, model_version()));
+  return Log(q, std::move(id), folded, recommender_->Recommend(q, id));
 }
 
 absl::StatusOr<RecommendResult> Engine::Related(const RecommendQuery& q,
@@ -304,7 +374,7 @@ absl::StatusOr<RecommendResult> Engine::Log(const RecommendQuery& q, std::string
   if (!slate.ok()) return slate.status();
   RecommendResult result;
   result.recommendation_id = std::move(recommendation_id);
-  result.model_version = model_version();
+  result.model_version = slate->model_version;
   result.folded_seq = folded;
   result.slate = std::move(*slate);
 
@@ -362,8 +432,11 @@ void Engine::FlushImpressions() {
 EngineStats Engine::Stats() const {
   EngineStats s;
   s.items = catalog_.size();
-  s.vectors = index_->size();
-  s.fresh_vectors = index_->fresh_size();
+  const auto model = model_.Pin();
+  s.vectors = model->index->size();
+  s.fresh_vectors = model->index->fresh_size();
+  s.model_version = model->version;
+  s.model_trained = model->trained;
   s.last_seq = ingest_->last_seq();
   s.folded_seq = fold_->folded_seq();
   s.queued_events = ingest_->queued_events();
@@ -377,6 +450,230 @@ EngineStats Engine::Stats() const {
     for (int i = 0; i < kNumSources; ++i) out[i] = arr[i].load(std::memory_order_relaxed);
   }
   return s;
+}
+
+// ---- Model lifecycle ------------------------------------------------------
+
+absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::string& dir,
+                                                                ModelLoadResult* result) {
+  auto data = ReadModelSnapshot(dir);
+  if (!data.ok()) return data.status();
+  const auto& mf = data->manifest;
+  const int dim = mf.dim();
+  const size_t rows = data->item_ids.size();
+  if (mf.trained_items() > rows) {
+    return absl::DataLossError("model " + dir + ": trained_items exceeds its rows");
+  }
+  std::vector<uint32_t> dense(rows);
+  for (size_t r = 0; r < rows; ++r) dense[r] = catalog_.Intern(data->item_ids[r]);
+
+  AnnOptions ann;
+  ann.dim = dim;
+  ann.m = mf.hnsw_m();
+  ann.ef_construction = mf.hnsw_ef_construction();
+  ann.ef_search = options_.hnsw_ef_search;
+  auto main = LoadHnswIndex(ModelIndexPath(dir), ann, &dense);
+  if (!main.ok()) return main.status();
+  if ((*main)->size() != rows) {
+    return absl::DataLossError("model " + dir + ": the index does not hold every row");
+  }
+
+  // Gate: the index must find what exact search finds, on sampled rows.
+  const size_t samples = std::min<size_t>(rows, 32);
+  double recall = 1;
+  if (samples > 0) {
+    double hits = 0, want = 0;
+    for (size_t s = 0; s < samples; ++s) {
+      const float* q = data->vectors.data() + (s * rows / samples) * dim;
+      auto exact = ExactSearch(q, 10, dense.data(), data->vectors.data(), rows, dim);
+      auto approx = (*main)->Search(q, 10);
+      std::unordered_set<uint32_t> got;
+      for (const auto& n : approx) got.insert(n.id);
+      for (const auto& n : exact) hits += got.count(n.id);
+      want += static_cast<double>(exact.size());
+    }
+    recall = want > 0 ? hits / want : 1;
+  }
+  result->gate_recall = recall;
+  if (recall < kModelGateRecall) {
+    return absl::FailedPreconditionError(
+        "model " + dir + ": HNSW recall@10 " + std::to_string(recall) + " on sampled rows is below " +
+        std::to_string(kModelGateRecall));
+  }
+
+  auto m = std::make_shared<LiveModel>();
+  m->version = mf.version();
+  m->trained = true;
+  m->als_alpha = mf.als_alpha();
+  m->als_lambda = mf.als_lambda();
+  m->vectors = std::make_unique<ItemVectors>(dim);
+  for (size_t r = 0; r < rows; ++r) {
+    m->vectors->Set(dense[r], data->vectors.data() + r * dim, /*update_gramian=*/false);
+  }
+  m->vectors->ResetGramian(mf.gramian().data());
+  auto index = VectorIndex::Create(ann, options_.fresh_tier_max);
+  if (!index.ok()) return index.status();
+  m->index = std::move(*index);
+  if (auto st = m->index->Reset(std::move(*main)); !st.ok()) return st;
+  m->labels = std::move(data->labels);
+  for (int l = 0; l < m->labels.labels_size(); ++l) {
+    m->row_of_label.emplace(m->labels.labels(l), static_cast<uint32_t>(l));
+  }
+  for (size_t r = 0; r < mf.trained_items(); ++r) {
+    if (dense[r] >= m->trained_item.size()) m->trained_item.resize(dense[r] + 1, false);
+    m->trained_item[dense[r]] = true;
+  }
+  result->version = mf.version();
+  result->items = rows;
+  return m;
+}
+
+uint64_t Engine::ReconcileModel(LiveModel& model) {
+  uint64_t given = 0;
+  if (model.trained) {
+    std::vector<float> v(model.dim());
+    std::vector<std::pair<uint32_t, std::vector<float>>> cold;
+    {
+      Catalog::Reader r(catalog_);
+      for (uint32_t d = 0; d < r.capacity(); ++d) {
+        const ItemRow& row = r.Row(d);
+        if (!row.alive || model.vectors->Get(d, v.data())) continue;
+        std::vector<float> out;
+        if (LabelMapVector(model.labels, model.row_of_label, RowLabels(r, row), &out)) {
+          cold.emplace_back(d, std::move(out));
+        }
+      }
+    }
+    for (const auto& [d, vec] : cold) {
+      model.vectors->Set(d, vec.data());
+      if (model.index->Upsert(d, vec.data()).ok()) ++given;
+    }
+  }
+  model.vectors->PublishGramian();
+  if (model.index->NeedsRebuild()) {
+    if (auto st = model.index->Rebuild(); !st.ok()) spdlog::error("index rebuild: {}", st.ToString());
+  }
+  return given;
+}
+
+absl::StatusOr<std::string> Engine::KeepSnapshot(const std::string& dir,
+                                                 const std::string& version) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dest = fs::path(ModelsDir(options_.data_dir)) / version;
+  // Already kept (or loaded from there): versions are unique, so it is the
+  // same model.
+  if (fs::exists(dest, ec)) return dest.string();
+  const fs::path tmp = dest.string() + ".tmp";
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return absl::InternalError("cannot create " + tmp.string() + ": " + ec.message());
+  for (const char* name : {"MANIFEST", "vectors.bin", "labels.pb", "index.hnsw"}) {
+    const fs::path from = fs::path(dir) / name, to = tmp / name;
+    fs::create_hard_link(from, to, ec);
+    if (ec) {
+      ec.clear();
+      fs::copy_file(from, to, ec);
+      if (ec) {
+        fs::remove_all(tmp, ec);
+        return absl::InternalError("cannot copy " + from.string() + ": " + ec.message());
+      }
+      File f(std::fopen(to.c_str(), "rbe"));
+      if (f == nullptr) return IoError("cannot open", to.string());
+      if (auto st = SyncAndClose(std::move(f), to.string()); !st.ok()) return st;
+    }
+  }
+  if (auto st = SyncDir(tmp.string()); !st.ok()) return st;
+  fs::rename(tmp, dest, ec);
+  if (ec) return absl::InternalError("cannot rename " + tmp.string() + ": " + ec.message());
+  if (auto st = SyncParentDir(dest.string()); !st.ok()) return st;
+  return dest.string();
+}
+
+absl::Status Engine::MarkCurrent(const std::string& version) {
+  namespace fs = std::filesystem;
+  const std::string dir = ModelsDir(options_.data_dir);
+  std::string previous;
+  {
+    std::ifstream in(dir + "/CURRENT");
+    if (in) std::getline(in, previous);
+  }
+  const std::string tmp = dir + "/CURRENT.tmp";
+  {
+    File f(std::fopen(tmp.c_str(), "we"));
+    if (f == nullptr) return IoError("cannot create", tmp);
+    if (std::fputs((version + "\n").c_str(), f.get()) < 0) return IoError("cannot write", tmp);
+    if (auto st = SyncAndClose(std::move(f), tmp); !st.ok()) return st;
+  }
+  std::error_code ec;
+  fs::rename(tmp, dir + "/CURRENT", ec);
+  if (ec) return absl::InternalError("cannot rename " + tmp + ": " + ec.message());
+  if (auto st = SyncDir(dir); !st.ok()) return st;
+  // Keep the current and the previous snapshot (rollback); drop the rest.
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name == version || name == previous) continue;
+    fs::remove_all(entry.path(), ec);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::LoadModelAsync(std::string dir, ModelDone done) {
+  std::lock_guard<std::mutex> l(loader_mu_);
+  if (shut_down_.load()) return absl::FailedPreconditionError("LoadModel: shutting down");
+  if (loading_) return absl::FailedPreconditionError("LoadModel: another model load is running");
+  if (loader_.joinable()) loader_.join();  // the previous load, finished
+  loading_ = true;
+  loader_ = std::thread([this, dir = std::move(dir), done = std::move(done)]() mutable {
+    const auto start = std::chrono::steady_clock::now();
+    auto finish = [this, done](absl::StatusOr<ModelLoadResult> r) {
+      {
+        std::lock_guard<std::mutex> l(loader_mu_);
+        loading_ = false;
+      }
+      done(std::move(r));
+    };
+    auto result = std::make_shared<ModelLoadResult>();
+    auto prepared = PrepareModel(dir, result.get());
+    if (!prepared.ok()) return finish(prepared.status());
+    if ((*prepared)->version == model_version()) {
+      result->already_loaded = true;
+      return finish(*result);
+    }
+    auto kept = KeepSnapshot(dir, result->version);
+    if (!kept.ok()) return finish(kept.status());
+    std::shared_ptr<LiveModel> model = std::move(*prepared);
+    auto st = ingest_->SubmitTask([this, model, result, start, finish]() {
+      result->cold_items = ReconcileModel(*model);
+      writer_model_ = model;
+      model_.Set(model);
+      if (auto mark = MarkCurrent(model->version); !mark.ok()) {
+        spdlog::error("model {} is serving but not recorded as current: {}", model->version,
+                      mark.ToString());
+      }
+      result->seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      spdlog::info("model {} loaded: {} rows, {} catalog items from the label map, gate "
+                   "recall@10 {:.3f}, {:.2f} s",
+                   model->version, result->items, result->cold_items, result->gate_recall,
+                   result->seconds);
+      finish(*result);
+    });
+    if (!st.ok()) finish(st);
+  });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ModelLoadResult> Engine::LoadModel(const std::string& dir) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<ModelLoadResult>>>();
+  auto future = promise->get_future();
+  if (auto st = LoadModelAsync(dir, [promise](absl::StatusOr<ModelLoadResult> r) {
+        promise->set_value(std::move(r));
+      });
+      !st.ok()) {
+    return st;
+  }
+  return future.get();
 }
 
 }  // namespace recd::core

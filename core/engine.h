@@ -15,8 +15,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +29,7 @@
 #include "core/impressions.h"
 #include "core/ingest.h"
 #include "core/item_vectors.h"
+#include "core/model.h"
 #include "core/options.h"
 #include "core/popularity.h"
 #include "core/recommender.h"
@@ -42,6 +45,8 @@ struct EngineStats {
   uint64_t items = 0;          // live catalog items
   uint64_t vectors = 0;        // live vectors in the index
   uint64_t fresh_vectors = 0;  // of which in the exact fresh tier
+  std::string model_version;   // serving model
+  bool model_trained = false;
   uint64_t last_seq = 0;       // last committed event
   uint64_t folded_seq = 0;     // last folded event
   uint64_t queued_events = 0;  // waiting for the commit thread
@@ -52,6 +57,16 @@ struct EngineStats {
   std::array<uint64_t, kNumSources> shown_by_source{};
   // type -> per-source events attributed to a shown slate
   std::map<std::string, std::array<uint64_t, kNumSources>> attributed;
+};
+
+// What a model load did (Engine::LoadModel).
+struct ModelLoadResult {
+  std::string version;
+  uint64_t items = 0;       // rows of the snapshot
+  uint64_t cold_items = 0;  // catalog items given a label-map vector at load
+  double gate_recall = 0;   // HNSW recall@10 vs exact on sampled rows
+  double seconds = 0;       // wall time of the whole load
+  bool already_loaded = false;
 };
 
 struct RecommendResult {
@@ -99,8 +114,27 @@ class Engine {
     return fold_->WaitFolded(seq, timeout_seconds);
   }
   // Model version the scores come from. Until a trained model is loaded the
-  // vectors are those given in the catalog.
-  std::string model_version() const { return "catalog"; }
+  // vectors are those given in the catalog ("catalog").
+  std::string model_version() const { return model_.Pin()->version; }
+
+  // Loads the model snapshot directory `dir` (core/model_files.h) in the
+  // background and swaps it in atomically: requests already running finish
+  // on the old model, later ones use the new one; none fails. The snapshot
+  // is verified (checksums, sizes, finite values) and gated (HNSW recall@10
+  // against exact search on sampled rows >= kModelGateRecall) before the
+  // swap; on any failure the current model stays and `done` gets the error.
+  // The loaded snapshot is kept in <data_dir>/models/<version> (hard links
+  // when possible) and named in <data_dir>/models/CURRENT, so a restart
+  // loads it again; the previous one is kept for rollback, older ones are
+  // deleted. Catalog items without a vector in the model get one from its
+  // label map. `done` runs on the loader or the commit thread.
+  // Returns FAILED_PRECONDITION (done not called) while another load runs or
+  // after Shutdown.
+  using ModelDone = std::function<void(absl::StatusOr<ModelLoadResult>)>;
+  [[nodiscard]] absl::Status LoadModelAsync(std::string dir, ModelDone done);
+  // The same, waiting for the result (tools and tests; never on a reactor).
+  [[nodiscard]] absl::StatusOr<ModelLoadResult> LoadModel(const std::string& dir);
+  static constexpr double kModelGateRecall = 0.8;
   EngineStats Stats() const;
   const Histogram& fold_lag() const { return fold_stats_.lag_seconds; }
   bool CatalogEmpty() const { return catalog_.size() == 0; }
@@ -112,7 +146,19 @@ class Engine {
  private:
   explicit Engine(const EngineOptions& options);
   absl::Status Load();
-  void ApplyUpsert(const recd::v1::Item& item);  // commit thread
+  void ApplyUpsert(const recd::v1::Item& item, LiveModel& model);  // commit thread
+  // Reads, verifies and gates the snapshot at `dir` into a model ready to
+  // swap in (no catalog item reconciled yet). Any thread.
+  absl::StatusOr<std::shared_ptr<LiveModel>> PrepareModel(const std::string& dir,
+                                                          ModelLoadResult* result);
+  // Gives catalog items without a vector in `model` one from its label map;
+  // publishes YᵀY; rebuilds the index if the fresh tier overflowed. Commit
+  // thread (or Load, before the threads start). Returns how many it gave.
+  uint64_t ReconcileModel(LiveModel& model);
+  // Copies (hard-links) the snapshot into <data_dir>/models/<version>.
+  absl::StatusOr<std::string> KeepSnapshot(const std::string& dir, const std::string& version);
+  // Names `version` in models/CURRENT and prunes old snapshots.
+  absl::Status MarkCurrent(const std::string& version);
   absl::StatusOr<RecommendResult> Log(const RecommendQuery& q, std::string recommendation_id,
                                       uint64_t folded, absl::StatusOr<Slate> slate);
   void FlushImpressions();  // commit thread
@@ -120,8 +166,8 @@ class Engine {
   EngineOptions options_;
   std::unique_ptr<storage::Store> store_;
   Catalog catalog_;
-  std::unique_ptr<ItemVectors> item_vectors_;
-  std::unique_ptr<VectorIndex> index_;
+  ModelHolder model_;
+  std::shared_ptr<LiveModel> writer_model_;  // commit thread: the model it updates
   std::unique_ptr<Popularity> popularity_;
   std::unique_ptr<Covisitation> covisit_;
   std::unique_ptr<ContentIndex> content_;
@@ -135,6 +181,9 @@ class Engine {
   std::map<std::string, std::atomic<uint64_t>> events_by_type_;
   std::array<std::atomic<uint64_t>, kNumSources> shown_by_source_{};
   std::atomic<bool> shut_down_{false};
+  std::mutex loader_mu_;  // guards loader_ and loading_
+  std::thread loader_;
+  bool loading_ = false;
 };
 
 }  // namespace recd::core

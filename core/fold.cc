@@ -89,8 +89,9 @@ void FoldAffinities(const std::vector<std::string>& labels, double weight, int64
 
 }  // namespace
 
-bool SolveUserVector(const UserState& state, const Catalog& catalog, const ItemVectors& vectors,
-                     const EngineOptions& options, std::vector<float>* out) {
+bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveModel& model,
+                     std::vector<float>* out) {
+  const ItemVectors& vectors = *model.vectors;
   const int dim = vectors.dim();
   std::vector<float> buf(static_cast<size_t>(state.items_size()) * dim);
   std::vector<const float*> rows;
@@ -108,14 +109,13 @@ bool SolveUserVector(const UserState& state, const Catalog& catalog, const ItemV
   if (rows.empty()) return false;
   AlsParams p;
   p.factors = dim;
-  p.alpha = options.als_alpha;
-  p.lambda = options.als_lambda;
+  p.alpha = model.als_alpha;
+  p.lambda = model.als_lambda;
   return FoldInUser(vectors.Gramian()->data(), dim, rows, weights, p, out);
 }
 
-FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, std::string model_version,
-                       FoldStats* stats)
-    : deps_(deps), options_(options), model_version_(std::move(model_version)), stats_(stats) {
+FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, FoldStats* stats)
+    : deps_(deps), options_(options), stats_(stats) {
   auto raw = deps_.store->Get(storage::Cf::kMeta, storage::kMetaFoldWatermark);
   if (raw.ok() && raw->has_value() && (*raw)->size() == 8) {
     folded_.store(storage::DecodeU64(**raw));
@@ -267,10 +267,11 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
 
   // One fold-in solve per changed user.
   std::vector<float> x;
+  const std::shared_ptr<LiveModel> model = deps_.model->Pin();
   for (auto& [key, state] : changed_users) {
-    if (SolveUserVector(*state, *deps_.catalog, *deps_.vectors, o, &x)) {
+    if (SolveUserVector(*state, *deps_.catalog, *model, &x)) {
       state->mutable_vector()->Assign(x.begin(), x.end());
-      state->set_vector_model(model_version_);
+      state->set_vector_model(model->version);
     }
   }
 

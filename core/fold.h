@@ -34,6 +34,7 @@
 #include "core/histogram.h"
 #include "core/impressions.h"
 #include "core/item_vectors.h"
+#include "core/model.h"
 #include "core/options.h"
 #include "core/popularity.h"
 #include "core/sources.h"
@@ -49,7 +50,7 @@ struct FoldDeps {
   Popularity* popularity;
   UserStore* users;
   Covisitation* covisit;
-  const ItemVectors* vectors;
+  const ModelHolder* model;
   const SlateCache* slates;
 };
 
@@ -66,9 +67,9 @@ struct FoldStats {
 class FoldWorker {
  public:
   // Reads the watermark and starts the thread, which first replays the
-  // events after it. `model_version` names the item vectors' model.
-  FoldWorker(FoldDeps deps, const EngineOptions* options, std::string model_version,
-             FoldStats* stats);
+  // events after it. User vectors are solved against the model pinned for
+  // each batch and tagged with its version.
+  FoldWorker(FoldDeps deps, const EngineOptions* options, FoldStats* stats);
   ~FoldWorker();  // Stop()
 
   // Wakes the worker: events up to `seq` are in the log.
@@ -88,7 +89,6 @@ class FoldWorker {
 
   FoldDeps deps_;
   const EngineOptions* options_;
-  const std::string model_version_;
   FoldStats* stats_;
 
   std::mutex mu_;
@@ -102,10 +102,10 @@ class FoldWorker {
   std::thread thread_;
 };
 
-// Solves the user vector of `state` against `vectors` (implicit-ALS
-// fold-in). False when none of the user's items has a vector. Any thread.
+// Solves the user vector of `state` against `model` (implicit-ALS fold-in
+// with the model's alpha and lambda). False when none of the user's items
+// has a vector. Any thread.
 bool SolveUserVector(const recd::v1::records::UserState& state, const Catalog& catalog,
-                     const ItemVectors& vectors, const EngineOptions& options,
-                     std::vector<float>* out);
+                     const LiveModel& model, std::vector<float>* out);
 
 }  // namespace recd::core

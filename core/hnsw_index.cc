@@ -47,6 +47,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/checksum.h"
+#include "core/file_util.h"
 #include "hnswlib/hnswlib.h"
 
 namespace recd::core {
@@ -274,61 +276,6 @@ Header Decode(const char* buf) {
   return h;
 }
 
-// A fast streaming 64-bit checksum. Each 8-byte word goes through a step that
-// is a bijection of the state, so any change confined to one word is always
-// detected; the length is mixed in at the end.
-class Checksum {
- public:
-  void Update(const void* data, size_t len) {
-    const auto* p = static_cast<const char*>(data);
-    total_ += len;
-    if (fill_ > 0) {
-      const size_t take = std::min(8 - fill_, len);
-      std::memcpy(tail_ + fill_, p, take);
-      fill_ += take;
-      p += take;
-      len -= take;
-      if (fill_ < 8) return;
-      Mix(Get<uint64_t>(tail_, 0));
-      fill_ = 0;
-    }
-    for (; len >= 8; p += 8, len -= 8) Mix(Get<uint64_t>(p, 0));
-    std::memcpy(tail_, p, len);
-    fill_ = len;
-  }
-
-  uint64_t Finish() const {
-    uint64_t last = 0;
-    std::memcpy(&last, tail_, fill_);
-    uint64_t h = Step(Step(h_, last), total_);
-    h ^= h >> 30;  // splitmix64 finaliser
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
-  }
-
- private:
-  static uint64_t Step(uint64_t h, uint64_t w) {
-    return std::rotl((h ^ w) * 0x9e3779b97f4a7c15ULL, 27);
-  }
-  void Mix(uint64_t w) { h_ = Step(h_, w); }
-
-  uint64_t h_ = 0x52454344484e5357ULL;
-  uint64_t total_ = 0;
-  char tail_[8] = {};
-  size_t fill_ = 0;
-};
-
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
-absl::Status IoError(const std::string& what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
 // Payload size of `g` in the format above.
 uint64_t PayloadBytes(const Graph& g) {
   uint64_t bytes = g.cur_element_count * g.size_data_per_element_;
@@ -388,19 +335,6 @@ absl::Status WriteFile(const HnswIndex& index, const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status SyncParentDir(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return IoError("cannot open directory", dir);
-  const bool synced = ::fsync(fd) == 0;
-  absl::Status s = synced ? absl::OkStatus() : IoError("cannot fsync directory", dir);
-  ::close(fd);
-  return s;
-}
-
-bool ReadExact(std::FILE* f, void* out, size_t len) { return std::fread(out, 1, len, f) == len; }
-
 absl::Status DataLoss(const std::string& path, const std::string& why) {
   return absl::DataLossError(absl::StrCat("HNSW index file ", path, ": ", why));
 }
@@ -425,12 +359,22 @@ absl::StatusOr<uint64_t> ChecksumFile(std::FILE* f, const std::string& path) {
 // Checks the loaded graph before any search can touch it: unique 32-bit ids,
 // finite rows, link counts within M, link targets in range and present on
 // their level, and a consistent entry point.
-absl::Status ValidateGraph(Graph* g, const Header& h, int dim, const std::string& path) {
+absl::Status ValidateGraph(Graph* g, const Header& h, int dim, const std::string& path,
+                           const std::vector<uint32_t>* relabel) {
   const size_t count = g->cur_element_count;
   g->label_lookup_.reserve(count);
   int32_t top = 0;
   for (size_t i = 0; i < count; ++i) {
-    const size_t label = g->getExternalLabel(i);
+    size_t label = g->getExternalLabel(i);
+    if (relabel != nullptr) {
+      if (label >= relabel->size()) {
+        return DataLoss(path, absl::StrCat("id ", label, " at element ", i,
+                                           " has no entry in the relabelling (", relabel->size(),
+                                           " entries)"));
+      }
+      label = (*relabel)[label];
+      g->setExternalLabel(static_cast<hnswlib::tableint>(i), label);
+    }
     if (label > std::numeric_limits<uint32_t>::max() ||
         !g->label_lookup_.emplace(label, static_cast<uint32_t>(i)).second) {
       return DataLoss(path, absl::StrCat("bad or duplicate id at element ", i));
@@ -466,7 +410,8 @@ absl::Status ValidateGraph(Graph* g, const Header& h, int dim, const std::string
 
 // Reads the payload into `g` (constructed with h.count elements and h.m).
 // REQUIRES: f is positioned after the header; the checksum has been verified.
-absl::Status ReadGraph(std::FILE* f, const Header& h, Graph* g, const std::string& path) {
+absl::Status ReadGraph(std::FILE* f, const Header& h, Graph* g, const std::string& path,
+                       const std::vector<uint32_t>* relabel) {
   const size_t count = h.count;
   if (!ReadExact(f, g->data_level0_memory_, count * g->size_data_per_element_)) {
     return DataLoss(path, "truncated level-0 block");
@@ -488,7 +433,7 @@ absl::Status ReadGraph(std::FILE* f, const Header& h, Graph* g, const std::strin
     if (!ReadExact(f, g->linkLists_[i], bytes)) return DataLoss(path, "truncated link lists");
   }
   if (std::fgetc(f) != EOF) return DataLoss(path, "trailing bytes after the graph");
-  return ValidateGraph(g, h, static_cast<int>(h.dim), path);
+  return ValidateGraph(g, h, static_cast<int>(h.dim), path, relabel);
 }
 
 // Checks the verified header against what this build can read and `options`.
@@ -587,7 +532,8 @@ absl::Status SaveHnswIndex(const AnnIndex& index, const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<AnnIndex>> LoadHnswIndex(const std::string& path,
-                                                        const AnnOptions& options) {
+                                                        const AnnOptions& options,
+                                                        const std::vector<uint32_t>* relabel) {
   if (absl::Status s = ValidateAnnOptions(options); !s.ok()) return s;
   File f(std::fopen(path.c_str(), "rbe"));
   if (f == nullptr) {
@@ -625,7 +571,7 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> LoadHnswIndex(const std::string& path,
           absl::StrCat("HNSW index file ", path, ": element layout differs from this build"));
     }
     if (std::fseek(f.get(), kHeaderBytes, SEEK_SET) != 0) return IoError("cannot seek", path);
-    if (absl::Status s = ReadGraph(f.get(), h, graph.get(), path); !s.ok()) return s;
+    if (absl::Status s = ReadGraph(f.get(), h, graph.get(), path, relabel); !s.ok()) return s;
     index->SetGraph(std::move(graph));
   } catch (const std::exception& e) {
     return FromException(e);

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <memory>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -30,13 +32,17 @@ namespace recd::core {
 
 // Reads an index written by SaveHnswIndex. The graph parameters (m,
 // ef_construction) come from the file; `options` supplies ef_search and must
-// have the file's dim.
+// have the file's dim. With `relabel`, the element stored with id r gets id
+// (*relabel)[r] instead (a model snapshot stores row numbers; the server
+// searches by catalog dense id); every stored id must index into it and the
+// new ids must be distinct (DATA_LOSS otherwise).
 // Errors: NOT_FOUND if `path` does not exist; DATA_LOSS if the file is
 // truncated, corrupted or not an index file; FAILED_PRECONDITION for a format
 // version or layout this build cannot read; INVALID_ARGUMENT for bad
 // `options` or options.dim != the file's dim; RESOURCE_EXHAUSTED if memory
 // runs out; INTERNAL on other I/O errors. Never crashes on a bad file.
-[[nodiscard]] absl::StatusOr<std::unique_ptr<AnnIndex>> LoadHnswIndex(const std::string& path,
-                                                                      const AnnOptions& options);
+[[nodiscard]] absl::StatusOr<std::unique_ptr<AnnIndex>> LoadHnswIndex(
+    const std::string& path, const AnnOptions& options,
+    const std::vector<uint32_t>* relabel = nullptr);
 
 }  // namespace recd::core

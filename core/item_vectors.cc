@@ -45,14 +45,19 @@ void AddOuter(std::vector<double>& yty, int dim, const float* v, double sign) {
 }
 }  // namespace
 
-bool ItemVectors::Set(uint32_t item, const float* v) {
+void ItemVectors::ResetGramian(const float* yty) {
+  yty_.assign(yty, yty + yty_.size());
+  PublishGramian();
+}
+
+bool ItemVectors::Set(uint32_t item, const float* v, bool update_gramian) {
   if (item >= kMaxItems) return false;
   Chunk* c = ChunkFor(item, true);
   const uint32_t r = item % kRowsPerChunk;
   std::atomic<float>* row = &c->data[static_cast<size_t>(r) * dim_];
   std::vector<float> old(dim_);
   const bool had = c->present[r].load(std::memory_order_relaxed);
-  if (had) {
+  if (had && update_gramian) {
     for (int i = 0; i < dim_; ++i) old[i] = row[i].load(std::memory_order_relaxed);
     AddOuter(yty_, dim_, old.data(), -1);
   }
@@ -62,7 +67,7 @@ bool ItemVectors::Set(uint32_t item, const float* v) {
   for (int i = 0; i < dim_; ++i) row[i].store(v[i], std::memory_order_relaxed);
   c->present[r].store(true, std::memory_order_relaxed);
   c->seq[r].store(s + 2, std::memory_order_release);
-  AddOuter(yty_, dim_, v, +1);
+  if (update_gramian) AddOuter(yty_, dim_, v, +1);
   if (!had) count_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

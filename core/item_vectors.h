@@ -28,9 +28,13 @@ class ItemVectors {
 
   int dim() const { return dim_; }
 
-  // Writer: sets or replaces the vector (dim floats) of `item` and updates
-  // YᵀY. Ids beyond kMaxItems are ignored (false).
-  bool Set(uint32_t item, const float* v);
+  // Writer: sets or replaces the vector (dim floats) of `item` and, unless
+  // `update_gramian` is false, YᵀY. Ids beyond kMaxItems are ignored (false).
+  // Bulk loads skip the O(dim²) update per row and call ResetGramian once.
+  bool Set(uint32_t item, const float* v, bool update_gramian = true);
+  // Writer: replaces the running YᵀY with `yty` (dim*dim, row-major), e.g. a
+  // model's cached Gramian after a bulk load, and publishes it.
+  void ResetGramian(const float* yty);
   // Writer: drops the vector of `item` (and its share of YᵀY).
   void Clear(uint32_t item);
   // Writer: publishes the current YᵀY to readers.

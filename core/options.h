@@ -37,6 +37,9 @@ struct SurfaceOptions {
   DiversityMode diversity = DiversityMode::kMmr;
   double mmr_lambda = 0.8;
   int max_per_category = 3;
+  // Share of the ANN query taken from the current session's recent items
+  // (the rest is the user's folded vector), in [0, 1].
+  double session_intent = 0.5;
   double explore_epsilon = 0.05;
   int explore_pool_size = 100;
   std::vector<std::string> continuation_event_types = {"save", "cart"};

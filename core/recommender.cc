@@ -25,7 +25,6 @@ constexpr int kContentLabels = 8;
 constexpr int kDiversityPool = 10;
 
 // Share of the ANN query given to the current session's items.
-constexpr float kSessionIntent = 0.5f;
 
 void Normalize(std::vector<float>* v) {
   double n = 0;
@@ -38,8 +37,8 @@ void Normalize(std::vector<float>* v) {
 // uvec <- (1 - s) * unit(uvec) + s * unit(mean of the vectors of the session
 // items within the co-visitation window of the latest one).
 void BlendSessionIntent(const UserState& state, const Catalog& catalog, const ItemVectors& vectors,
-                        const EngineOptions& o, std::vector<float>* uvec) {
-  if (state.session_size() == 0) return;
+                        const EngineOptions& o, float share, std::vector<float>* uvec) {
+  if (state.session_size() == 0 || share <= 0) return;
   const int dim = vectors.dim();
   const int64_t latest = state.session(state.session_size() - 1).t_us();
   const int64_t window = static_cast<int64_t>(o.covisit.window_seconds * 1e6);
@@ -58,7 +57,7 @@ void BlendSessionIntent(const UserState& state, const Catalog& catalog, const It
   if (!any) return;
   Normalize(uvec);
   Normalize(&sv);
-  for (int i = 0; i < dim; ++i) (*uvec)[i] = (1 - kSessionIntent) * (*uvec)[i] + kSessionIntent * sv[i];
+  for (int i = 0; i < dim; ++i) (*uvec)[i] = (1 - share) * (*uvec)[i] + share * sv[i];
 }
 
 // Candidates each source may add. A category cap must look deeper: when one
@@ -300,9 +299,10 @@ Slate Finish(std::vector<RankedCandidate> blended, size_t k, const SurfaceOption
 }  // namespace
 
 absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
-                                             const std::string& recommendation_id,
-                                             const std::string& model_version) const {
+                                             const std::string& recommendation_id) const {
   const EngineOptions& o = *d_.options;
+  const std::shared_ptr<LiveModel> model = d_.model->Pin();
+  const ItemVectors& vectors = *model->vectors;
   const SurfaceOptions& surface = o.surfaces.at(q.surface);
   auto state_or = d_.users->Get(UserKey(q.user_id, q.session_id));
   if (!state_or.ok()) return state_or.status();
@@ -313,16 +313,19 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   std::vector<float> uvec;
   const double w_ann = surface.source_weights.count("ann") ? surface.source_weights.at("ann") : 0;
   if (state != nullptr && w_ann > 0) {
-    if (state->vector_model() == model_version && state->vector_size() == d_.vectors->dim()) {
+    if (state->vector_model() == model->version && state->vector_size() == vectors.dim()) {
       uvec.assign(state->vector().begin(), state->vector().end());
     } else {
-      SolveUserVector(*state, *d_.catalog, *d_.vectors, o, &uvec);
+      SolveUserVector(*state, *d_.catalog, *model, &uvec);
     }
   }
   // Session intent: the ANN query leans toward what the current session is
   // about, so a few clicks move the list at once even for a user with a long
   // history (the fold-in weighs all of it).
-  if (!uvec.empty()) BlendSessionIntent(*state, *d_.catalog, *d_.vectors, o, &uvec);
+  if (!uvec.empty()) {
+    BlendSessionIntent(*state, *d_.catalog, vectors, o,
+                       static_cast<float>(surface.session_intent), &uvec);
+  }
   auto pop = d_.popularity->Relative();
   auto trending = d_.popularity->TrendingTop();
   auto popular = d_.popularity->PopularTop();
@@ -333,7 +336,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
 
   if (!uvec.empty()) {
     const int n = static_cast<int>(pool.want() + state->items_size());
-    AddList(pool, Source::kAnn, d_.index->Search(uvec.data(), n), eligible,
+    AddList(pool, Source::kAnn, model->index->Search(uvec.data(), n), eligible,
             [](const Neighbor& x) { return x.id; }, [](const Neighbor& x) { return x.score; },
             "similar to what you liked");
   }
@@ -427,7 +430,8 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
 
   std::unordered_map<uint32_t, std::vector<Contribution>> why;
   auto blended = Blend(pool, surface, r, *pop, q.now_us, &why);
-  Slate slate = Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, *d_.vectors, why);
+  Slate slate = Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, vectors, why);
+  slate.model_version = model->version;
 
   // Exploration, last: may replace slots with eligible newest items.
   slate.seed = SeedFromId(recommendation_id);
@@ -466,6 +470,8 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
                                            const std::string& item_id) const {
   const EngineOptions& o = *d_.options;
   const SurfaceOptions& surface = o.surfaces.at(q.surface);
+  const std::shared_ptr<LiveModel> model = d_.model->Pin();
+  const ItemVectors& vectors = *model->vectors;
   UserStatePtr state;
   if (!q.user_id.empty() || !q.session_id.empty()) {
     auto s = d_.users->Get(UserKey(q.user_id, q.session_id));
@@ -488,9 +494,9 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
               [](const Neighbor& x) { return x.score; }, "often viewed together");
     }
   }
-  std::vector<float> v(d_.vectors->dim());
-  if (pool.Weight(Source::kAnn) > 0 && d_.vectors->Get(*anchor, v.data())) {
-    AddList(pool, Source::kAnn, d_.index->Search(v.data(), static_cast<int>(pool.want()) + 1),
+  std::vector<float> v(vectors.dim());
+  if (pool.Weight(Source::kAnn) > 0 && vectors.Get(*anchor, v.data())) {
+    AddList(pool, Source::kAnn, model->index->Search(v.data(), static_cast<int>(pool.want()) + 1),
             eligible, [](const Neighbor& x) { return x.id; },
             [](const Neighbor& x) { return x.score; }, "similar");
   }
@@ -515,7 +521,9 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
   }
   std::unordered_map<uint32_t, std::vector<Contribution>> why;
   auto blended = Blend(pool, surface, r, *pop, q.now_us, &why);
-  return Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, *d_.vectors, why);
+  Slate slate = Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, vectors, why);
+  slate.model_version = model->version;
+  return slate;
 }
 
 }  // namespace recd::core

@@ -28,6 +28,7 @@
 #include "core/content_index.h"
 #include "core/covisit.h"
 #include "core/item_vectors.h"
+#include "core/model.h"
 #include "core/options.h"
 #include "core/popularity.h"
 #include "core/sources.h"
@@ -58,13 +59,13 @@ struct RankedItem {
 struct Slate {
   std::vector<RankedItem> items;  // at most k, position order
   uint64_t seed = 0;              // exploration seed (from the recommendation id)
+  std::string model_version;      // the model the scores come from
 };
 
 struct RecommenderDeps {
   const EngineOptions* options;
   const Catalog* catalog;
-  const VectorIndex* index;
-  const ItemVectors* vectors;
+  const ModelHolder* model;
   const Popularity* popularity;
   UserStore* users;
   const Covisitation* covisit;
@@ -77,10 +78,10 @@ class Recommender {
   explicit Recommender(RecommenderDeps deps) : d_(deps) {}
 
   // REQUIRES: q was produced by ConvertRecommendRequest. `recommendation_id`
-  // seeds exploration; `model_version` is the item vectors' model.
+  // seeds exploration. Pins the current model for the whole call (its
+  // version is in the slate).
   [[nodiscard]] absl::StatusOr<Slate> Recommend(const RecommendQuery& q,
-                                                const std::string& recommendation_id,
-                                                const std::string& model_version) const;
+                                                const std::string& recommendation_id) const;
 
   // Items related to q.item_id: co-visited items, vector neighbours and
   // items sharing its categories/tags, blended with the surface's weights

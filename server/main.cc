@@ -1,8 +1,10 @@
-// recd — the online recommendation service. Subcommands: serve, version.
+// recd — the online recommendation service. Subcommands: serve, train, version.
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "cli/eval.h"
+#include "cli/train.h"
 #include "bench/bench.h"
 #include "server/serve.h"
 
@@ -11,6 +13,8 @@ constexpr const char* kUsage = R"(usage: recd <command> [flags]
 commands:
   serve     run the gRPC service (recd serve --help)
   bench     run the performance benchmarks (recd bench --help)
+  train     train a model snapshot from events (recd train --help)
+  eval      evaluate the ranking on a dataset (recd eval --help)
   version   print the version
 )";
 }  // namespace
@@ -24,6 +28,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "serve") return recd::server::RunServe(args);
   if (cmd == "bench") return recd::bench::RunBench(args);
+  if (cmd == "train") return recd::cli::RunTrain(args);
+  if (cmd == "eval") return recd::cli::RunEval(args);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "recd 0.1.0 (API recd.v1)\n";
     return 0;

@@ -22,7 +22,8 @@ constexpr std::array<const char*, kCodes> kCodeNames = {
     "ABORTED",  "OUT_OF_RANGE",      "UNIMPLEMENTED",  "INTERNAL",            "UNAVAILABLE",
     "DATA_LOSS", "UNAUTHENTICATED"};
 constexpr std::array<const char*, static_cast<int>(Method::kCount)> kMethodNames = {
-    "Recommend", "RelatedItems", "Track", "TrackStream", "UpsertItems", "GetItem", "DeleteItems"};
+    "Recommend", "RelatedItems", "Track", "TrackStream", "UpsertItems", "GetItem", "DeleteItems",
+    "LoadModel", "GetModel"};
 
 // Reads the engine's counters and gauges at scrape time.
 class EngineCollector : public prometheus::Collectable {

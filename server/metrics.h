@@ -21,7 +21,7 @@ class Engine;
 
 namespace recd::server {
 
-enum class Method { kRecommend, kRelatedItems, kTrack, kTrackStream, kUpsertItems, kGetItem, kDeleteItems, kCount };
+enum class Method { kRecommend, kRelatedItems, kTrack, kTrackStream, kUpsertItems, kGetItem, kDeleteItems, kLoadModel, kGetModel, kCount };
 
 class Metrics {
  public:

@@ -61,6 +61,7 @@ core::EngineOptions EngineOptionsFromConfig(const recd::v1::config::Config& c) {
     so.mmr_lambda = s.diversity().mmr_lambda();
     so.max_per_category = s.diversity().max_per_category();
     so.explore_epsilon = s.explore_epsilon();
+    so.session_intent = s.session_intent();
     so.explore_pool_size = s.explore_pool_size();
     so.continuation_event_types.assign(s.continuation_event_types().begin(),
                                        s.continuation_event_types().end());

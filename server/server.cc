@@ -17,6 +17,7 @@ namespace {
 
 constexpr const char* kRecommenderService = "recd.v1.Recommender";
 constexpr const char* kCatalogService = "recd.v1.Catalog";
+constexpr const char* kAdminService = "recd.v1.Admin";
 
 std::string HostOf(const std::string& address) {
   auto colon = address.rfind(':');
@@ -34,6 +35,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(core::Engine* engine,
   s->metrics_ = std::move(*metrics);
   s->recommender_ = std::make_unique<RecommenderService>(engine, s->metrics_.get());
   s->catalog_ = std::make_unique<CatalogService>(engine, s->metrics_.get());
+  s->admin_ = std::make_unique<AdminService>(engine, s->metrics_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -41,6 +43,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(core::Engine* engine,
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s->grpc_port_);
   builder.RegisterService(s->recommender_.get());
   builder.RegisterService(s->catalog_.get());
+  builder.RegisterService(s->admin_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   s->server_ = builder.BuildAndStart();
@@ -51,6 +54,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(core::Engine* engine,
   health->SetServingStatus("", true);
   health->SetServingStatus(kRecommenderService, true);
   health->SetServingStatus(kCatalogService, true);
+  health->SetServingStatus(kAdminService, true);
   spdlog::info("serving gRPC on {} and metrics on {}", s->grpc_address(), s->metrics_address());
   return s;
 }

@@ -19,6 +19,7 @@ namespace recd::server {
 class Metrics;
 class RecommenderService;
 class CatalogService;
+class AdminService;
 
 struct ServerOptions {
   std::string listen = "0.0.0.0:50051";          // port 0: any free port
@@ -52,6 +53,7 @@ class Server {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<RecommenderService> recommender_;
   std::unique_ptr<CatalogService> catalog_;
+  std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   bool shut_down_ = false;

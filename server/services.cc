@@ -366,4 +366,45 @@ grpc::ServerUnaryReactor* CatalogService::DeleteItems(grpc::CallbackServerContex
   return reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::LoadModel(grpc::CallbackServerContext* ctx,
+                                                  const recd::v1::LoadModelRequest* request,
+                                                  recd::v1::LoadModelResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  CallTimer timer(metrics_, Method::kLoadModel);
+  if (request->path().empty()) {
+    FinishUnary(reactor, timer, Invalid("path: required (a model snapshot directory)"));
+    return reactor;
+  }
+  auto st = engine_->LoadModelAsync(
+      request->path(), [reactor, response, timer](absl::StatusOr<core::ModelLoadResult> r) {
+        if (!r.ok()) {
+          FinishUnary(reactor, timer, ToGrpcStatus(r.status()));
+          return;
+        }
+        response->set_version(r->version);
+        response->set_items(r->items);
+        response->set_cold_items(r->cold_items);
+        response->set_gate_recall(r->gate_recall);
+        response->set_seconds(r->seconds);
+        response->set_already_loaded(r->already_loaded);
+        FinishUnary(reactor, timer, grpc::Status::OK);
+      });
+  if (!st.ok()) FinishUnary(reactor, timer, ToGrpcStatus(st));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::GetModel(grpc::CallbackServerContext* ctx,
+                                                 const recd::v1::GetModelRequest* request,
+                                                 recd::v1::ModelInfo* response) {
+  auto* reactor = ctx->DefaultReactor();
+  CallTimer timer(metrics_, Method::kGetModel);
+  core::EngineStats s = engine_->Stats();
+  response->set_version(s.model_version);
+  response->set_trained(s.model_trained);
+  response->set_vectors(s.vectors);
+  response->set_fresh_vectors(s.fresh_vectors);
+  FinishUnary(reactor, timer, grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace recd::server

@@ -47,4 +47,21 @@ class CatalogService final : public recd::v1::Catalog::CallbackService {
   Metrics* metrics_;
 };
 
+// Model lifecycle. LoadModel finishes from the engine's loader thread.
+class AdminService final : public recd::v1::Admin::CallbackService {
+ public:
+  AdminService(core::Engine* engine, Metrics* metrics) : engine_(engine), metrics_(metrics) {}
+
+  grpc::ServerUnaryReactor* LoadModel(grpc::CallbackServerContext* ctx,
+                                      const recd::v1::LoadModelRequest* request,
+                                      recd::v1::LoadModelResponse* response) override;
+  grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* ctx,
+                                     const recd::v1::GetModelRequest* request,
+                                     recd::v1::ModelInfo* response) override;
+
+ private:
+  core::Engine* engine_;
+  Metrics* metrics_;
+};
+
 }  // namespace recd::server

@@ -61,16 +61,30 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   cf_opts.compression = rocksdb::kLZ4Compression;
 
   rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = options.create_if_missing;
+  db_opts.create_if_missing = options.create_if_missing && !options.read_only;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (auto name : kCfNames) descs.emplace_back(std::string(name), cf_opts);
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, descs, &store->handles_, &raw);
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_opts, options.path, descs, &store->handles_, &raw)
+          : rocksdb::DB::Open(db_opts, options.path, descs, &store->handles_, &raw);
   if (!s.ok()) return FromRocks(s, "open " + options.path);
   store->db_.reset(raw);
+  if (options.read_only) {
+    auto version = store->Get(Cf::kMeta, kMetaSchemaVersion);
+    if (!version.ok()) return version.status();
+    if (!version->has_value() || (*version)->size() != 8 ||
+        DecodeU64(**version) != kSchemaVersion) {
+      return absl::FailedPreconditionError("data dir " + options.path +
+                                           " is not a recd data dir of schema version " +
+                                           std::to_string(kSchemaVersion));
+    }
+    return store;
+  }
 
   // Schema version: written at creation, checked on every later open.
   auto version = store->Get(Cf::kMeta, kMetaSchemaVersion);

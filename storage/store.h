@@ -51,6 +51,11 @@ struct StoreOptions {
   int block_cache_mb = 256;
   // Create the database when missing.
   bool create_if_missing = true;
+  // Open read-only (RocksDB OpenForReadOnly): no lock is taken, so a stopped
+  // server's data dir or a checkpoint can be read while another process
+  // owns the live one; Write/Flush fail. The view is the data as of Open.
+  // `recd train --data-dir` uses this.
+  bool read_only = false;
 };
 
 // A set of writes applied atomically across column families by Store::Write.

@@ -97,6 +97,7 @@ TEST(DefaultConfig, HasDocumentedEventTypesAndSurface) {
   EXPECT_EQ(s.diversity().max_per_category(), 3);
   EXPECT_EQ(s.explore_epsilon(), 0.05);
   EXPECT_EQ(s.explore_pool_size(), 100);
+  EXPECT_EQ(s.session_intent(), 0.5);
   EXPECT_THAT(s.continuation_event_types(), ::testing::ElementsAre("save", "cart"));
   EXPECT_THAT(s.finish_event_types(), ::testing::ElementsAre("purchase"));
 }
@@ -576,6 +577,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "surfaces.default.explore_epsilon"},
         BadCase{"ExploreEpsilonAboveOne", "surfaces: {default: {}, news: {explore_epsilon: 1.01}}",
                 "surfaces.news.explore_epsilon"},
+        BadCase{"SessionIntentAboveOne", "surfaces: {default: {session_intent: 1.5}}",
+                "surfaces.default.session_intent"},
         BadCase{"ExplorePoolZero", "surfaces: {default: {explore_pool_size: 0}}",
                 "surfaces.default.explore_pool_size"},
         BadCase{"ExplorePoolTooBig", "surfaces: {default: {explore_pool_size: 10001}}",

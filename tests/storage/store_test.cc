@@ -351,6 +351,29 @@ TEST_F(StoreTest, SecondOpenOfALiveDbFails) {
   EXPECT_FALSE(second.ok());
 }
 
+TEST_F(StoreTest, ReadOnlyOpenReadsALiveDbAndRefusesWrites) {
+  auto store = OpenDb();
+  ASSERT_NE(store, nullptr);
+  WriteBatch b;
+  b.Put(Cf::kEvents, "k", "v");
+  ASSERT_TRUE(store->Write(b, true).ok());
+  StoreOptions o;
+  o.path = db_path();
+  o.read_only = true;
+  auto ro = Store::Open(o);  // no LOCK taken: the writer keeps running
+  ASSERT_TRUE(ro.ok()) << ro.status();
+  EXPECT_EQ(GetOr(**ro, Cf::kEvents, "k"), "v");
+  EXPECT_FALSE((*ro)->Write(b, true).ok());
+}
+
+TEST_F(StoreTest, ReadOnlyOpenOfAMissingDbFailsWithoutCreatingIt) {
+  StoreOptions o;
+  o.path = dir_.Sub("nothing-here");
+  o.read_only = true;
+  EXPECT_FALSE(Store::Open(o).ok());
+  EXPECT_FALSE(std::filesystem::exists(o.path + "/CURRENT"));
+}
+
 TEST_F(StoreTest, CheckpointOpensWithSameContent) {
   auto store = OpenDb();
   ASSERT_NE(store, nullptr);

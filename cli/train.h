@@ -1,0 +1,31 @@
+// `recd train`: trains a model snapshot from a data dir's event log or a
+// dataset file, writes it under --out, and optionally asks a running server
+// to load it (Admin.LoadModel).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cli/flags.h"
+#include "core/train.h"
+
+namespace recd::cli {
+
+// Returns the process exit code. args excludes "recd train".
+int RunTrain(const std::vector<std::string>& args);
+
+// Declares the training flags shared by `recd train` and `recd eval`
+// (--factors, --alpha, --lambda, --iterations, --cg-steps, --threads,
+// --weight, --config, --hnsw-m, --hnsw-ef-construction, --seed).
+void AddTrainFlags(Flags* flags);
+
+// Training options from those flags over the config's defaults (model.*).
+// INVALID_ARGUMENT naming the flag or config field.
+[[nodiscard]] absl::StatusOr<core::TrainOptions> TrainOptionsFromFlags(const Flags& flags);
+
+// Trains with a progress bar per stage.
+[[nodiscard]] absl::StatusOr<core::TrainedModel> TrainWithProgress(
+    const core::TrainingSet& set, const core::TrainOptions& options);
+
+}  // namespace recd::cli
