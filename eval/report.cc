@@ -199,6 +199,28 @@ pb::SplitInfo MakeSplitInfo(const std::string& method, const Split& split) {
   return info;
 }
 
+pb::SplitInfo MakeSplitInfo(const SplitParams& params, const Split& split, int64_t eval_users) {
+  pb::SplitInfo info = MakeSplitInfo(params.method, split);
+  info.set_eval_users(eval_users);
+  if (params.method == "leave_last_n") {
+    info.set_n(params.n);
+  } else {
+    info.set_train_fraction(params.train_fraction);
+  }
+  if (params.method == "stratified_random") {
+    info.set_seed(params.seed);
+    info.set_note(absl::StrCat(
+        "MS Recommenders python_stratified_split protocol (per user, ",
+        params.rounding == StratifiedRounding::kRoundHalfEven
+            ? "round-half-even(ratio * n) rows to train, as in the version behind their "
+              "published table"
+            : "floor(ratio * n) rows to train, as in their later rank-based version",
+        "); rows are shuffled with std::mt19937_64, not numpy, so the rows drawn differ "
+        "while the per-user sizes match"));
+  }
+  return info;
+}
+
 pb::MetricsRow MakeMetricsRow(const std::string& name, pb::RowKind kind,
                               const std::vector<MetricsAtK>& results) {
   pb::MetricsRow row;

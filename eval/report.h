@@ -21,8 +21,13 @@ namespace recd::eval {
 recd::v1::eval::DatasetInfo MakeDatasetInfo(const Dataset& dataset, const std::string& format,
                                             const std::string& path);
 
-// Split summary; method is "global_time", "leave_last_n" or
-// "stratified_random"; eval_users is filled by the caller (or left 0).
+// Split summary with the parameters that matter for params.method, the
+// sizes, the cut time, eval_users, and for stratified_random a note on how
+// it differs from MS Recommenders' splitter.
+recd::v1::eval::SplitInfo MakeSplitInfo(const SplitParams& params, const Split& split,
+                                        int64_t eval_users);
+
+// The same with the method name only (the caller sets the parameters).
 recd::v1::eval::SplitInfo MakeSplitInfo(const std::string& method, const Split& split);
 
 // A row of metrics from MetricsAccumulator::Results().

@@ -102,6 +102,31 @@ absl::StatusOr<Split> StratifiedRandom(const std::vector<EventRow>& events, doub
   return FromMask(is_test);
 }
 
+absl::StatusOr<Split> MakeSplit(const Dataset& dataset, const SplitParams& params) {
+  const bool timed = params.method == "global_time" || params.method == "leave_last_n";
+  if (timed && !dataset.has_timestamps) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("split.method: ", params.method, " needs event times, and dataset \"",
+                     dataset.name, "\" has none; use stratified_random"));
+  }
+  absl::StatusOr<Split> split;
+  if (params.method == "global_time") {
+    split = GlobalTimeSplit(dataset.events, params.train_fraction);
+  } else if (params.method == "leave_last_n") {
+    split = LeaveLastN(dataset.events, params.n);
+  } else if (params.method == "stratified_random") {
+    split = StratifiedRandom(dataset.events, params.train_fraction, params.seed, params.rounding);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("split.method: unknown split \"", params.method,
+                     "\"; expected global_time, leave_last_n or stratified_random"));
+  }
+  if (!split.ok()) {
+    return absl::Status(split.status().code(), absl::StrCat("split.", split.status().message()));
+  }
+  return split;
+}
+
 std::vector<EventRow> Select(const std::vector<EventRow>& events,
                              const std::vector<size_t>& indices) {
   std::vector<EventRow> out;

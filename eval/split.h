@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -70,6 +71,22 @@ enum class StratifiedRounding {
 [[nodiscard]] absl::StatusOr<Split> StratifiedRandom(
     const std::vector<EventRow>& events, double train_ratio, uint64_t seed,
     StratifiedRounding rounding = StratifiedRounding::kRoundHalfEven);
+
+// A split chosen by name, e.g. from command-line flags.
+struct SplitParams {
+  // "global_time", "leave_last_n" or "stratified_random".
+  std::string method = "stratified_random";
+  double train_fraction = 0.75;  // global_time, stratified_random
+  int n = 1;                     // leave_last_n
+  uint64_t seed = 42;            // stratified_random
+  StratifiedRounding rounding = StratifiedRounding::kRoundHalfEven;
+};
+
+// Runs the split params.method names on dataset.events. INVALID_ARGUMENT
+// for an unknown method or a bad parameter (the message names it, e.g.
+// "split.method: ..."); FAILED_PRECONDITION for a time-based method
+// (global_time, leave_last_n) on a dataset without timestamps.
+[[nodiscard]] absl::StatusOr<Split> MakeSplit(const Dataset& dataset, const SplitParams& params);
 
 // Copies events[i] for each i in indices, in that order.
 // REQUIRES: every index < events.size().

@@ -235,7 +235,8 @@ std::string RenderSvg(const LineChart& chart) {
 std::string RenderSvg(const BarChart& chart) {
   std::string out;
   Header(&out, chart.width, chart.height, chart.title);
-  const bool legend = chart.series.size() > 1;
+  const bool legend = chart.series.size() > 1 ||
+                      (chart.series.size() == 1 && chart.series[0].name != chart.y_label);
   const Frame f{70, 44, static_cast<double>(chart.width) - (legend ? 190 : 30),
                 static_cast<double>(chart.height) - 60};
   double lo, hi;

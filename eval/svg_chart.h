@@ -31,8 +31,9 @@ struct LineChart {
 };
 
 // Grouped bars: one group per entry of `groups`, one bar per series inside
-// each group, a legend when there is more than one series, the value above
-// each bar when there are at most 40 bars.
+// each group, the value above each bar when there are at most 40 bars, and
+// a legend when there is more than one series or the only series' name
+// differs from y_label.
 struct BarChart {
   std::string title;
   std::string y_label;

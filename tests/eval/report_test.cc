@@ -51,10 +51,8 @@ pb::EvalRun SampleRun() {
   Split split;
   split.train = {0};
   split.test = {1};
-  *run.mutable_split() = MakeSplitInfo("stratified_random", split);
-  run.mutable_split()->set_train_fraction(0.75);
-  run.mutable_split()->set_seed(42);
-  run.mutable_split()->set_eval_users(943);
+  SplitParams params;  // stratified_random, 0.75, seed 42
+  *run.mutable_split() = MakeSplitInfo(params, split, 943);
   run.mutable_config()->set_model_version("m-1");
   run.mutable_config()->add_ks(10);
   (*run.mutable_config()->mutable_params())["remove_seen"] = "true";
@@ -89,6 +87,36 @@ TEST(MakeRows, CopyEveryMetric) {
   EXPECT_EQ(run.dataset().users(), 2);
   EXPECT_EQ(run.dataset().items(), 3);
   EXPECT_EQ(run.split().train_events(), 1);
+}
+
+TEST(MakeSplitInfo, RecordsTheParametersOfTheMethod) {
+  Split split;
+  split.train = {0, 1, 2};
+  split.test = {3};
+  split.cut_time_us = 77;
+  SplitParams params;
+  params.method = "global_time";
+  params.train_fraction = 0.8;
+  pb::SplitInfo g = MakeSplitInfo(params, split, 12);
+  EXPECT_EQ(g.method(), "global_time");
+  EXPECT_DOUBLE_EQ(g.train_fraction(), 0.8);
+  EXPECT_EQ(g.cut_time_us(), 77);
+  EXPECT_EQ(g.train_events(), 3);
+  EXPECT_EQ(g.test_events(), 1);
+  EXPECT_EQ(g.eval_users(), 12);
+  EXPECT_TRUE(g.note().empty());
+  params.method = "leave_last_n";
+  params.n = 2;
+  pb::SplitInfo l = MakeSplitInfo(params, split, 12);
+  EXPECT_EQ(l.n(), 2);
+  EXPECT_EQ(l.train_fraction(), 0);
+  params.method = "stratified_random";
+  params.seed = 9;
+  pb::SplitInfo s = MakeSplitInfo(params, split, 12);
+  EXPECT_EQ(s.seed(), 9u);
+  EXPECT_NE(s.note().find("round-half-even"), std::string::npos);
+  params.rounding = StratifiedRounding::kFloor;
+  EXPECT_NE(MakeSplitInfo(params, split, 12).note().find("floor"), std::string::npos);
 }
 
 TEST(RunToJson, RoundTripsThroughProtobufJson) {

@@ -219,6 +219,45 @@ TEST(SliceByTime, EqualWindowsCoverEveryEvent) {
   EXPECT_TRUE(SliceByTime(few, {}, 4).empty());
 }
 
+TEST(MakeSplit, DispatchesByNameAndChecksTimestamps) {
+  Dataset ds;
+  ds.name = "tiny";
+  for (int i = 0; i < 8; ++i) ds.events.push_back(Ev(i < 4 ? "a" : "b", absl::StrCat("i", i), i));
+  SplitParams params;
+  params.method = "global_time";
+  params.train_fraction = 0.5;
+  auto global = MakeSplit(ds, params);
+  ASSERT_TRUE(global.ok());
+  EXPECT_EQ(global->cut_time_us, 4);
+  params.method = "leave_last_n";
+  params.n = 1;
+  auto last = MakeSplit(ds, params);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->test, (std::vector<size_t>{3, 7}));
+  params.method = "stratified_random";
+  auto strat = MakeSplit(ds, params);
+  ASSERT_TRUE(strat.ok());
+  EXPECT_EQ(strat->train.size(), 4u);  // round(0.5 * 4) = 2 of each user's 4 rows
+
+  params.train_fraction = 1.5;
+  auto bad = MakeSplit(ds, params);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message().rfind("split.train_ratio", 0), 0u) << bad.status();
+  params.method = "k_fold";
+  auto unknown = MakeSplit(ds, params);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(unknown.status().message().rfind("split.method", 0), 0u);
+
+  ds.has_timestamps = false;  // e.g. the full ML-1M copy
+  params.method = "global_time";
+  params.train_fraction = 0.5;
+  EXPECT_EQ(MakeSplit(ds, params).status().code(), absl::StatusCode::kFailedPrecondition);
+  params.method = "leave_last_n";
+  EXPECT_EQ(MakeSplit(ds, params).status().code(), absl::StatusCode::kFailedPrecondition);
+  params.method = "stratified_random";
+  EXPECT_TRUE(MakeSplit(ds, params).ok());
+}
+
 TEST(Select, CopiesRowsInIndexOrder) {
   std::vector<EventRow> events = {Ev("a", "x", 1), Ev("b", "y", 2), Ev("c", "z", 3)};
   std::vector<EventRow> out = Select(events, {2, 0});

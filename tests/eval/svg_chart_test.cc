@@ -68,6 +68,16 @@ TEST(RenderSvg, GroupedBarChartHasOneBarPerValue) {
   EXPECT_NE(svg.find(">0.37</text>"), std::string::npos);  // value label (ticks are 0.1 apart)
 }
 
+TEST(RenderSvg, SingleSeriesBarChartNamesItsSeriesUnlessItIsTheAxis) {
+  BarChart chart;
+  chart.y_label = "nDCG@10";
+  chart.groups = {"slice 1", "slice 2"};
+  chart.series = {{"popular", {0.2, 0.1}}};
+  EXPECT_NE(RenderSvg(chart).find(">popular</text>"), std::string::npos);  // legend
+  chart.series[0].name = "nDCG@10";
+  EXPECT_EQ(RenderSvg(chart).find("class=\"legend\""), std::string::npos);
+}
+
 TEST(RenderSvg, EmptyAndAllZeroChartsStayWellFormed) {
   EXPECT_EQ(XmlProblem(RenderSvg(LineChart{})), "");
   EXPECT_EQ(XmlProblem(RenderSvg(BarChart{})), "");
