@@ -31,6 +31,8 @@ struct AnnFlags {
   int64_t items = 1000000;
   int dim = 64;
   int clusters = 1000;
+  double spread = 0.35;
+  double norm_sigma = 0.6;
   std::vector<int64_t> m = {16, 32};
   std::vector<int64_t> ef = {16, 32, 64, 100, 200, 400};
   int ef_construction = 200;
@@ -88,6 +90,9 @@ absl::StatusOr<Json> RunAnnBench(const std::vector<std::string>& args, const Com
   flags.Add("items", &f.items, "vectors in the index");
   flags.Add("dim", &f.dim, "vector dimension");
   flags.Add("clusters", &f.clusters, "Gaussian clusters the vectors are drawn from");
+  flags.Add("spread", &f.spread, "spread of a cluster around its direction");
+  flags.Add("norm-sigma", &f.norm_sigma,
+            "sigma of the log-normal vector norms (0: all norms 1; 0.6: ~10x spread, like iALS)");
   flags.Add("m", &f.m, "HNSW graph degrees M to build (one index each)");
   flags.Add("ef", &f.ef, "search ef values to measure per M");
   flags.Add("ef-construction", &f.ef_construction, "HNSW ef at build");
@@ -118,8 +123,9 @@ absl::StatusOr<Json> RunAnnBench(const std::vector<std::string>& args, const Com
   const fs::path dir = fs::path(common.work_dir) / "ann";
   fs::create_directories(dir);
 
-  std::cout << Sprintf("== ann: %lld x %d-d vectors, %d clusters, %lld queries\n",
-                       static_cast<long long>(f.items), f.dim, f.clusters,
+  std::cout << Sprintf("== ann: %lld x %d-d vectors, %d clusters (spread %g, log-normal norms "
+                       "sigma %g), %lld queries\n",
+                       static_cast<long long>(f.items), f.dim, f.clusters, f.spread, f.norm_sigma,
                        static_cast<long long>(f.queries));
   // Data and queries from one mixture: the queries are extra points drawn
   // after the data (user vectors look like item vectors under iALS).
@@ -127,6 +133,8 @@ absl::StatusOr<Json> RunAnnBench(const std::vector<std::string>& args, const Com
   spec.count = f.items + f.queries;
   spec.dim = f.dim;
   spec.clusters = f.clusters;
+  spec.spread = f.spread;
+  spec.norm_sigma = f.norm_sigma;
   spec.seed = static_cast<uint64_t>(f.seed);
   auto t0 = Clock::now();
   std::vector<float> vectors = ClusteredVectors(spec);
@@ -178,8 +186,9 @@ absl::StatusOr<Json> RunAnnBench(const std::vector<std::string>& args, const Com
     o.ef_search = 100;
     o.num_threads = std::clamp(f.threads, 1, 256);
     const fs::path file =
-        dir / Sprintf("ann-%lldx%d-c%d-s%lld-m%lld-efc%d.hnsw", static_cast<long long>(f.items),
-                      f.dim, f.clusters, static_cast<long long>(f.seed), static_cast<long long>(m),
+        dir / Sprintf("ann-%lldx%d-c%d-sp%g-ns%g-s%lld-m%lld-efc%d.hnsw",
+                      static_cast<long long>(f.items), f.dim, f.clusters, f.spread, f.norm_sigma,
+                      static_cast<long long>(f.seed), static_cast<long long>(m),
                       f.ef_construction);
     const fs::path sidecar = file.string() + ".build_seconds";
     double build_seconds = 0, save_seconds = 0;
@@ -248,6 +257,7 @@ absl::StatusOr<Json> RunAnnBench(const std::vector<std::string>& args, const Com
   Json out = Json::Object();
   Json params = Json::Object();
   params.Set("items", f.items).Set("dim", f.dim).Set("clusters", f.clusters);
+  params.Set("spread", f.spread).Set("norm_sigma", f.norm_sigma);
   params.Set("ef_construction", f.ef_construction).Set("queries", f.queries);
   params.Set("seed", f.seed);
   out.Set("params", std::move(params));

@@ -115,6 +115,8 @@ int RunBench(const std::vector<std::string>& all_args) {
     std::cerr << "recd bench: " << st.message() << "\n" << kUsage;
     return 2;
   }
+  // Progress and figures appear as they come, even when piped to a file.
+  std::cout.setf(std::ios::unitbuf);
   // The engine and the server children log through spdlog; keep the bench's
   // own output to its figures.
   spdlog::set_level(spdlog::level::warn);

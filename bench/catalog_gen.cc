@@ -12,10 +12,12 @@
 #include <random>
 #include <thread>
 
+#include "bench/catalog_model.h"
 #include "bench/datagen.h"
 #include "bench/recd_process.h"
 #include "bench/stats.h"
 #include "core/engine.h"
+#include "core/train.h"
 #include "core/validate.h"
 
 namespace recd::bench {
@@ -44,9 +46,10 @@ void SetTs(google::protobuf::Timestamp* ts, int64_t us) {
 }
 
 std::string DirName(const CatalogSpec& s) {
-  return Sprintf("catalog-%lldx%d-c%d-u%lld-e%lld-s%llu", static_cast<long long>(s.items), s.dim,
+  return Sprintf("catalog-%lldx%d-c%d-u%lld-e%lld-s%llu%s", static_cast<long long>(s.items), s.dim,
                  s.categories, static_cast<long long>(s.users), static_cast<long long>(s.events),
-                 static_cast<unsigned long long>(s.seed));
+                 static_cast<unsigned long long>(s.seed),
+                 s.model ? Sprintf("-model%d", s.model_iterations).c_str() : "");
 }
 
 // Bounds the async engine calls in flight and collects their first error.
@@ -98,8 +101,9 @@ core::EngineOptions BuildOptions(const CatalogSpec& spec, const std::string& dat
   return o;
 }
 
+// Upserts the items; their labels go to `set` too when it is not null.
 absl::Status WriteItems(core::Engine& engine, const CatalogSpec& spec, const std::vector<float>& vecs,
-                        const std::vector<int>& category, int64_t now) {
+                        const std::vector<int>& category, int64_t now, core::TrainingSet* set) {
   std::mt19937_64 rng(spec.seed * 7919 + 1);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const PowerLaw tag_pick(spec.tags_per_category, 1.0);
@@ -131,6 +135,12 @@ absl::Status WriteItems(core::Engine& engine, const CatalogSpec& spec, const std
         !st.ok()) {
       return st;
     }
+    if (set != nullptr) {
+      std::vector<std::string> labels;
+      for (const auto& cat : item.categories()) labels.push_back("c:" + cat);
+      for (const auto& tag : item.tags()) labels.push_back("t:" + tag);
+      set->SetItemLabels(item.id(), std::move(labels));
+    }
     batch.push_back(std::move(item));
     if (static_cast<int>(batch.size()) == kItemBatch || i + 1 == spec.items) {
       pipe.Acquire();
@@ -155,11 +165,11 @@ absl::Status WriteItems(core::Engine& engine, const CatalogSpec& spec, const std
   return pipe.Drain();
 }
 
-// Writes the event history; returns the number of events and the last
-// sequence number.
+// Writes the event history (and adds it to `set` when not null); returns
+// the number of events and the last sequence number.
 absl::Status WriteEvents(core::Engine& engine, const CatalogSpec& spec,
-                         const std::vector<int>& category, int64_t now, int64_t* written,
-                         uint64_t* last_seq) {
+                         const std::vector<int>& category, int64_t now, core::TrainingSet* set,
+                         int64_t* written, uint64_t* last_seq) {
   // Items of each category; the order inside a category is the popularity
   // rank (ids are assigned to clusters at random, so this order is random).
   std::vector<std::vector<int64_t>> members(static_cast<size_t>(spec.categories));
@@ -245,6 +255,7 @@ absl::Status WriteEvents(core::Engine& engine, const CatalogSpec& spec,
       ev->set_item_id(ItemId(item));
       ev->set_type(type);
       SetTs(ev->mutable_occurred_at(), t);
+      if (set != nullptr) set->AddEvent(ev->user_id(), ev->item_id(), ev->type(), t);
       if (events.size() >= kEventBatch) {
         if (auto st = flush(); !st.ok()) {
           (void)pipe.Drain();
@@ -352,9 +363,12 @@ absl::StatusOr<Catalog> EnsureCatalog(const std::string& work_dir, const Catalog
   auto engine = core::Engine::Open(BuildOptions(spec, c.data_dir));
   if (!engine.ok()) return engine.status();
   const int64_t now = NowUs();
-  if (auto st = WriteItems(**engine, spec, vecs, category, now); !st.ok()) return st;
+  std::unique_ptr<core::TrainingSet> set;
+  if (spec.model) set = std::make_unique<core::TrainingSet>((*engine)->options().event_weights);
+  if (auto st = WriteItems(**engine, spec, vecs, category, now, set.get()); !st.ok()) return st;
   uint64_t last_seq = 0;
-  if (auto st = WriteEvents(**engine, spec, category, now, &c.events_written, &last_seq);
+  if (auto st = WriteEvents(**engine, spec, category, now, set.get(), &c.events_written,
+                            &last_seq);
       !st.ok()) {
     return st;
   }
@@ -363,6 +377,14 @@ absl::StatusOr<Catalog> EnsureCatalog(const std::string& work_dir, const Catalog
     return absl::DeadlineExceededError(Sprintf("catalog: fold-in did not reach seq %llu in %.0f s",
                                                static_cast<unsigned long long>(last_seq),
                                                fold_timeout));
+  }
+  if (set != nullptr) {
+    ModelSpec ms;
+    ms.iterations = spec.model_iterations;
+    ms.threads = spec.threads;
+    if (auto st = TrainAndLoadModel(**engine, *set, ms, (dir / "snapshot").string()); !st.ok()) {
+      return st;
+    }
   }
   const core::EngineStats stats = (*engine)->Stats();
   if (static_cast<int64_t>(stats.items) != spec.items) {
@@ -393,6 +415,9 @@ void AddCatalogFlags(FlagSet* flags, CatalogSpec* spec, bool* rebuild) {
   flags->Add("events", &spec->events, "events in the history");
   flags->Add("catalog-seed", &spec->seed, "catalog generator seed");
   flags->Add("rebuild-catalog", rebuild, "rebuild the catalog even if --work-dir has it");
+  flags->Add("model", &spec->model,
+             "train a model on the history and make it current (index loaded at start)");
+  flags->Add("model-iterations", &spec->model_iterations, "iALS iterations of that model");
 }
 
 void SmokeCatalog(const FlagSet& flags, CatalogSpec* spec, bool* rebuild) {
@@ -408,6 +433,7 @@ Json ToJson(const Catalog& c) {
   Json j = Json::Object();
   j.Set("items", c.spec.items).Set("dim", c.spec.dim).Set("categories", c.spec.categories);
   j.Set("users", c.spec.users).Set("events", c.events_written).Set("seed", c.spec.seed);
+  j.Set("trained_model", c.spec.model).Set("model_iterations", c.spec.model_iterations);
   j.Set("dir", c.dir).Set("reused", c.reused).Set("build_seconds", c.build_seconds);
   return j;
 }

@@ -3,7 +3,8 @@
 // tags per category, created_at over the last 180 days, some series) and an
 // event history (users with one to three favourite categories, sessions of
 // a few events a minute or two apart over the last 30 days, power-law item
-// popularity within a category, the five default event types). Written
+// popularity within a category, the five default event types), and by
+// default a model trained on that history (bench/catalog_model.h). Written
 // through the engine's C++ API (core/engine.h), not through gRPC, so that a
 // million items load in minutes. Built once into the work dir and reused.
 #pragma once
@@ -29,6 +30,12 @@ struct CatalogSpec {
   int64_t users = 100000;
   int64_t events = 2000000;
   int64_t seed = 1;
+  // Train a model on the history and make it the data dir's current model
+  // (the server then loads its saved HNSW index at start); otherwise the
+  // server serves the catalog's own vectors and builds the index at start.
+  bool model = true;
+  int model_iterations = 5;
+  int threads = 2;  // training and index-build threads (not part of the identity)
 };
 
 struct Catalog {
@@ -59,7 +66,8 @@ std::string CatalogConfigYaml(const CatalogSpec& spec);
 Json ToJson(const Catalog& c);
 
 // The catalog flags shared by the serve and startup scenarios (--items,
-// --dim, --categories, --users, --events, --catalog-seed, --rebuild-catalog).
+// --dim, --categories, --users, --events, --catalog-seed, --rebuild-catalog,
+// --model, --model-iterations).
 void AddCatalogFlags(FlagSet* flags, CatalogSpec* spec, bool* rebuild);
 // Under --smoke: a tiny catalog (2,000 items), rebuilt every time, unless
 // the flags say otherwise.

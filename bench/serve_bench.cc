@@ -202,6 +202,7 @@ absl::StatusOr<Json> RunServeBench(const std::vector<std::string>& args,
   if (f.csv.empty()) f.csv = (fs::path(common.work_dir) / "serve_sweep.csv").string();
 
   std::cout << "== serve\n";
+  f.catalog.threads = std::max(1, common.machine.cores);
   auto catalog = EnsureCatalog(common.work_dir, f.catalog, f.rebuild_catalog);
   if (!catalog.ok()) return catalog.status();
 

@@ -88,6 +88,7 @@ absl::StatusOr<Json> RunStartupBench(const std::vector<std::string>& args,
   if (runs < 1) return absl::InvalidArgumentError("--runs: must be >= 1");
   fs::create_directories(common.work_dir);
   std::cout << "== startup\n";
+  catalog_spec.threads = std::max(1, common.machine.cores);
   auto catalog = EnsureCatalog(common.work_dir, catalog_spec, rebuild);
   if (!catalog.ok()) return catalog.status();
 
