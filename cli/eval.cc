@@ -154,25 +154,205 @@ absl::Status Replay(core::Engine* engine, const std::vector<const ev::EventRow*>
   return absl::OkStatus();
 }
 
+// ---- The pipeline: one engine over a train part -------------------------
+
+// What a ranking producer returned for one user: items in slate order, with
+// each item's per-source contributions (for blend tuning).
+struct Listed {
+  std::string item;
+  std::map<std::string, float> parts;  // source or feature -> contribution
+};
+using Lists = std::map<std::string, std::vector<Listed>>;  // user -> list
+
+struct PipelineSpec {
+  const ev::Dataset* dataset = nullptr;
+  const std::vector<size_t>* train = nullptr;  // indices into dataset->events
+  std::vector<std::string> users;              // users to rank
+  core::EngineOptions engine;                  // surfaces included
+  core::TrainOptions train_options;
+  std::map<std::string, double> weights;
+  std::vector<Producer> producers;
+  int k = 10;
+  int64_t now_us = 0;
+  int64_t first_us = 0;
+  std::string work_dir;
+};
+
+struct PipelineResult {
+  core::ModelLoadResult model;
+  std::vector<Lists> lists;  // parallel to spec.producers
+};
+
+// Builds a fresh engine in a temp data dir, loads the catalog, trains on the
+// train part and loads that model, replays the train events, and ranks
+// every user with every producer through Engine::Recommend.
+absl::StatusOr<PipelineResult> RunPipeline(const PipelineSpec& spec) {
+  core::EngineOptions eo = spec.engine;
+  eo.data_dir = spec.work_dir + "/recd-eval-" + std::to_string(::getpid()) + "-" +
+                std::to_string(NowUs());
+  std::error_code ec;
+  std::filesystem::remove_all(eo.data_dir, ec);
+  auto engine = core::Engine::Open(eo);
+  if (!engine.ok()) return engine.status();
+  struct Cleanup {
+    std::string dir;
+    std::unique_ptr<core::Engine>* engine;
+    ~Cleanup() {
+      engine->reset();
+      std::error_code e;
+      std::filesystem::remove_all(dir, e);
+      std::filesystem::remove_all(dir + "-model", e);
+    }
+  } cleanup{eo.data_dir, &*engine};
+  if (auto st = LoadCatalog(engine->get(), *spec.dataset, spec.first_us); !st.ok()) return st;
+
+  core::TrainingSet set(spec.weights);
+  AddDataset(*spec.dataset, spec.train, &set);
+  auto model = TrainWithProgress(set, spec.train_options);
+  if (!model.ok()) return model.status();
+  const std::string model_dir = eo.data_dir + "-model";
+  if (auto st = core::WriteModelSnapshot(&model->data, *model->index, model_dir); !st.ok()) {
+    return st;
+  }
+  PipelineResult out;
+  auto loaded = (*engine)->LoadModel(model_dir);
+  if (!loaded.ok()) return loaded.status();
+  out.model = *loaded;
+
+  std::vector<const ev::EventRow*> events;
+  events.reserve(spec.train->size());
+  for (size_t i : *spec.train) events.push_back(&spec.dataset->events[i]);
+  std::stable_sort(events.begin(), events.end(),
+                   [](const ev::EventRow* a, const ev::EventRow* b) { return a->ts_us < b->ts_us; });
+  if (auto st = Replay(engine->get(), events); !st.ok()) return st;
+
+  out.lists.resize(spec.producers.size());
+  Progress bar("rank", static_cast<long>(spec.users.size()));
+  long done = 0;
+  for (const auto& user : spec.users) {
+    for (size_t p = 0; p < spec.producers.size(); ++p) {
+      core::RecommendQuery q;
+      q.user_id = user;
+      q.surface = spec.producers[p].surface;
+      q.k = spec.k;
+      q.page_size = spec.k;
+      q.now_us = spec.now_us;
+      auto r = (*engine)->Recommend(q);
+      if (!r.ok()) return r.status();
+      auto& list = out.lists[p][user];
+      for (const auto& it : r->slate.items) {
+        // A source alone is scored on its own candidates, not the
+        // freshness filler that tops up a short slate.
+        if (spec.producers[p].kind == recd::v1::eval::ROW_KIND_SOURCE &&
+            it.source == core::Source::kFresh) {
+          continue;
+        }
+        Listed& l = list.emplace_back();
+        l.item = it.item_id;
+        for (const auto& c : it.reasons) l.parts[c.source] = c.value;
+      }
+    }
+    bar.Update(++done);
+  }
+  bar.Done();
+  return out;
+}
+
+std::vector<std::string> Items(const std::vector<Listed>& list) {
+  std::vector<std::string> out;
+  out.reserve(list.size());
+  for (const auto& l : list) out.push_back(l.item);
+  return out;
+}
+
+// ---- Blend tuning ----------------------------------------------------------
+
+// The blend is linear in its parts (core/recommender.cc Blend): score =
+// sum_s w_s * norm_s + w_fresh * freshness + w_pop * popularity. Ranking
+// the candidates of an all-weights-1 surface by sum_s w_s * part_s is that
+// blend's order (before diversity), so weights can be searched without
+// re-ranking through the engine; the result is then checked through it.
+constexpr const char* kTuned[] = {"ann",          "covisit",   "content",   "trending",
+                                  "popular",      "continuation", "freshness", "popularity"};
+constexpr double kGrid[] = {0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5};
+
+double MeanNdcg(const Lists& lists, const std::vector<std::string>& users,
+                const ev::GroundTruth& truth, const std::map<std::string, double>& w, int k) {
+  double sum = 0;
+  std::vector<std::pair<double, const std::string*>> scored;
+  for (const auto& u : users) {
+    auto it = lists.find(u);
+    if (it == lists.end()) continue;
+    scored.clear();
+    for (const auto& l : it->second) {
+      double s = 0;
+      for (const auto& [part, v] : l.parts) {
+        auto wi = w.find(part);
+        if (wi != w.end()) s += wi->second * v;
+      }
+      if (s > 0) scored.push_back({s, &l.item});
+    }
+    std::stable_sort(scored.begin(), scored.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> ranked;
+    for (size_t i = 0; i < scored.size() && ranked.size() < static_cast<size_t>(k); ++i) {
+      ranked.push_back(*scored[i].second);
+    }
+    sum += ev::ComputeUserMetrics(ranked, truth.relevant.at(u), k).ndcg;
+  }
+  return users.empty() ? 0 : sum / users.size();
+}
+
+// Coordinate ascent over kGrid for each weight, from `start`, for a few
+// rounds; returns the best weights and their validation nDCG@k.
+std::pair<std::map<std::string, double>, double> TuneWeights(
+    const Lists& lists, const std::vector<std::string>& users, const ev::GroundTruth& truth,
+    std::map<std::string, double> start, int k) {
+  double best = MeanNdcg(lists, users, truth, start, k);
+  for (int round = 0; round < 3; ++round) {
+    bool improved = false;
+    for (const char* name : kTuned) {
+      for (double g : kGrid) {
+        auto trial = start;
+        trial[name] = g;
+        const double v = MeanNdcg(lists, users, truth, trial, k);
+        if (v > best + 1e-6) {
+          best = v;
+          start = trial;
+          improved = true;
+        }
+      }
+    }
+    if (!improved) break;
+  }
+  return {start, best};
+}
+
 }  // namespace
 
 int RunEval(const std::vector<std::string>& args) {
   Flags flags;
   flags.Add("dataset", "", "FORMAT:PATH (movielens-100k, movielens-1m, trivago, csv)");
   flags.Add("split", "time", "time (global time cut) | leave-last | stratified");
-  flags.Add("train-fraction", "0.8", "time/stratified: share of events (per user for stratified) in train");
+  flags.Add("train-fraction", "0.8",
+            "time/stratified: share of events (per user for stratified) in train");
   flags.Add("leave-n", "1", "leave-last: test events per user");
   flags.Add("split-seed", "42", "stratified: shuffle seed; --max-users: sampling seed");
   flags.Add("ks", "1,5,10,20,50", "cutoffs");
-  flags.Add("relevant-types", "", "comma-separated test event types that count as relevant (default: all)");
+  flags.Add("relevant-types", "",
+            "comma-separated test event types that count as relevant [dataset profile; all]");
   flags.Add("sources", "ann,covisit,content,trending,popular,continuation",
             "sources ranked alone (comma-separated; empty: blend only)");
   flags.Add("time-slices", "4", "time split: test-period slices to score separately (0: none)");
-  flags.Add("max-users", "0", "evaluate at most this many users (0: all), sampled with --seed");
+  flags.Add("max-users", "0", "evaluate at most this many users (0: all), sampled with --split-seed");
   flags.Add("diversity", "", "override the blend's diversity: none | mmr | category_cap");
   flags.Add("session-intent", "", "override the blend's session_intent (0..1)");
+  flags.Add("tune-blend", "false",
+            "true: fit the blend weights on a validation part of train (same split method), "
+            "then score that tuned blend too");
+  flags.Add("tune-fraction", "0.9", "tune-blend: share of train kept as inner train");
   flags.Add("out", "", "directory for report.json, report.md and the SVG charts");
-  flags.Add("work-dir", "", "where the temporary data dir goes (default: the system temp dir)");
+  flags.Add("work-dir", "", "where temporary data dirs go (default: the system temp dir)");
   AddTrainFlags(&flags);
   if (auto st = flags.Parse(args); !st.ok() || flags.help()) {
     if (!st.ok()) std::cerr << "recd eval: " << st.message() << "\n";
@@ -184,21 +364,34 @@ int RunEval(const std::vector<std::string>& args) {
     return 1;
   };
   const auto started = std::chrono::steady_clock::now();
+  const int64_t started_us = NowUs();
+  if (flags.Get("dataset").empty()) {
+    std::cerr << "recd eval: --dataset is required\n" << kUsage;
+    return 2;
+  }
   auto spec = ParseDatasetSpec(flags.Get("dataset"), "dataset");
   if (!spec.ok()) return fail(spec.status());
   std::vector<int> ks;
-  double train_fraction = 0;
+  double train_fraction = 0, tune_fraction = 0;
   int leave_n = 0, seed = 0, slices = 0, max_users = 0;
-  for (auto st : {flags.GetIntList("ks", &ks), flags.GetDouble("train-fraction", &train_fraction),
-                  flags.GetInt("leave-n", &leave_n), flags.GetInt("split-seed", &seed),
-                  flags.GetInt("time-slices", &slices), flags.GetInt("max-users", &max_users)}) {
+  for (const auto& st :
+       {flags.GetIntList("ks", &ks), flags.GetDouble("train-fraction", &train_fraction),
+        flags.GetInt("leave-n", &leave_n), flags.GetInt("split-seed", &seed),
+        flags.GetInt("time-slices", &slices), flags.GetInt("max-users", &max_users),
+        flags.GetDouble("tune-fraction", &tune_fraction)}) {
     if (!st.ok()) return fail(st);
   }
+  const std::string tune_flag = flags.Get("tune-blend");
+  if (tune_flag != "true" && tune_flag != "false") {
+    return fail(absl::InvalidArgumentError("--tune-blend: true or false"));
+  }
+  const bool tune = tune_flag == "true";
   const int max_k = *std::max_element(ks.begin(), ks.end());
+  const int primary_k = std::find(ks.begin(), ks.end(), 10) != ks.end() ? 10 : max_k;
   auto train_options = TrainOptionsFromFlags(flags);
   if (!train_options.ok()) return fail(train_options.status());
+  train_options->source = flags.Get("dataset");
 
-  // Engine options: the config's, with what an offline replay needs.
   auto config = flags.Get("config").empty()
                     ? absl::StatusOr<recd::v1::config::Config>(config::DefaultConfig())
                     : config::LoadFile(flags.Get("config"));
@@ -215,89 +408,173 @@ int RunEval(const std::vector<std::string>& args) {
   auto dataset = ev::LoadDataset(spec->format, spec->path);
   if (!dataset.ok()) return fail(dataset.status());
 
-  // Split.
-  absl::StatusOr<ev::Split> split = absl::InvalidArgumentError(
-      "--split: one of time, leave-last, stratified, got \"" + flags.Get("split") + "\"");
-  std::string method;
-  if (flags.Get("split") == "time") {
-    if (!dataset->has_timestamps) {
-      return fail(absl::InvalidArgumentError(
-          "--split time: this dataset has no timestamps (use --split stratified)"));
-    }
-    method = "global_time";
-    split = ev::GlobalTimeSplit(dataset->events, train_fraction);
-  } else if (flags.Get("split") == "leave-last") {
-    method = "leave_last_n";
-    split = ev::LeaveLastN(dataset->events, leave_n);
-  } else if (flags.Get("split") == "stratified") {
-    method = "stratified_random";
-    split = ev::StratifiedRandom(dataset->events, train_fraction, static_cast<uint64_t>(seed));
+  ev::SplitParams sp;
+  const std::string split_flag = flags.Get("split");
+  sp.method = split_flag == "time"         ? "global_time"
+              : split_flag == "leave-last" ? "leave_last_n"
+              : split_flag == "stratified" ? "stratified_random"
+                                           : "";
+  if (sp.method.empty()) {
+    return fail(absl::InvalidArgumentError("--split: one of time, leave-last, stratified, got \"" +
+                                           split_flag + "\""));
   }
+  sp.train_fraction = train_fraction;
+  sp.n = leave_n;
+  sp.seed = static_cast<uint64_t>(seed);
+  auto split = ev::MakeSplit(*dataset, sp);
   if (!split.ok()) return fail(split.status());
 
+  const DatasetProfile profile = ProfileFor(spec->format);
   ev::GroundTruthOptions gto;
+  gto.relevant_types = profile.relevant_types;
   if (!flags.Get("relevant-types").empty()) {
+    gto.relevant_types.clear();
     std::stringstream ss(flags.Get("relevant-types"));
     for (std::string t; std::getline(ss, t, ',');) gto.relevant_types.push_back(t);
   }
+  auto sample_users = [&](std::vector<std::string> users) {
+    if (max_users > 0 && users.size() > static_cast<size_t>(max_users)) {
+      std::mt19937_64 rng(static_cast<uint64_t>(seed));
+      std::shuffle(users.begin(), users.end(), rng);
+      users.resize(static_cast<size_t>(max_users));
+      std::sort(users.begin(), users.end());
+    }
+    return users;
+  };
   ev::GroundTruth truth = ev::BuildGroundTruth(dataset->events, *split, gto);
-  if (max_users > 0 && truth.users.size() > static_cast<size_t>(max_users)) {
-    std::mt19937_64 rng(static_cast<uint64_t>(seed));
-    std::shuffle(truth.users.begin(), truth.users.end(), rng);
-    truth.users.resize(static_cast<size_t>(max_users));
-    std::sort(truth.users.begin(), truth.users.end());
-  }
+  truth.users = sample_users(truth.users);
   if (truth.users.empty()) {
     return fail(absl::FailedPreconditionError("no user has both train and test events"));
   }
   ev::PopularityStats popularity(dataset->events, split->train, dataset->items);
 
-  // Time: the replay's "now" is the cut (time split) or the last train event.
-  int64_t first_us = std::numeric_limits<int64_t>::max(), last_train_us = 0;
+  // The replay's "now": the cut (time split) or just after the last train event.
+  auto clock_of = [&](const ev::Split& s) {
+    int64_t last = 0;
+    for (size_t i : s.train) last = std::max(last, dataset->events[i].ts_us);
+    return s.cut_time_us > 0 ? s.cut_time_us : last + 1;
+  };
+  int64_t first_us = std::numeric_limits<int64_t>::max();
   for (const auto& e : dataset->events) first_us = std::min(first_us, e.ts_us);
-  for (size_t i : split->train) last_train_us = std::max(last_train_us, dataset->events[i].ts_us);
-  const int64_t now_us = split->cut_time_us > 0 ? split->cut_time_us : last_train_us + 1;
 
-  // Engine options for the replay.
-  const std::string work =
-      flags.Get("work-dir").empty() ? std::filesystem::temp_directory_path().string()
-                                    : flags.Get("work-dir");
-  const std::string data_dir =
-      work + "/recd-eval-" + std::to_string(::getpid()) + "-" + std::to_string(NowUs());
-  std::error_code ec;
-  std::filesystem::remove_all(data_dir, ec);
-  eo.data_dir = data_dir;
+  // Engine options for an offline replay.
   eo.fsync = false;
   eo.event_weights = weights;
-  eo.limits.max_k = std::max(eo.limits.max_k, max_k);
+  eo.limits.max_k = std::max({eo.limits.max_k, max_k, 200});
   eo.max_user_items = std::max(eo.max_user_items, 100000);  // the seen filter must see all
-  eo.user_cache_entries = std::max<int>(eo.user_cache_entries, static_cast<int>(truth.users.size()) * 2);
+  eo.user_cache_entries =
+      std::max<int>(eo.user_cache_entries, static_cast<int>(truth.users.size()) * 2);
   eo.max_fold_lag_events = std::max(eo.max_fold_lag_events, 2 * kReplayBatch);
   eo.dedupe_window_seconds = 1;
   std::vector<std::string> all_types;
   for (const auto& [t, w] : weights) all_types.push_back(t);
   core::SurfaceOptions blend = eo.surfaces.at("default");
-  blend.seen_event_types = all_types;  // seen items removed (MS protocol)
-  blend.continuation_event_types.clear();
-  blend.finish_event_types.clear();
-  blend.explore_epsilon = 0;           // deterministic ranking
+  // Items the user has in train are filtered as seen (all types unless the
+  // dataset's profile says otherwise); continuation as the profile says.
+  blend.seen_event_types = profile.seen_types.empty() ? all_types : profile.seen_types;
+  blend.continuation_event_types = profile.continuation_types;
+  blend.finish_event_types = profile.finish_types;
+  blend.explore_epsilon = 0;  // deterministic ranking
   blend.max_item_age_seconds = 0;
   if (flags.Has("diversity")) {
     const std::string d = flags.Get("diversity");
-    if (d == "none") blend.diversity = core::DiversityMode::kNone;
-    else if (d == "mmr") blend.diversity = core::DiversityMode::kMmr;
-    else if (d == "category_cap") blend.diversity = core::DiversityMode::kCategoryCap;
-    else return fail(absl::InvalidArgumentError("--diversity: none | mmr | category_cap"));
+    if (d == "none") {
+      blend.diversity = core::DiversityMode::kNone;
+    } else if (d == "mmr") {
+      blend.diversity = core::DiversityMode::kMmr;
+    } else if (d == "category_cap") {
+      blend.diversity = core::DiversityMode::kCategoryCap;
+    } else {
+      return fail(absl::InvalidArgumentError("--diversity: none | mmr | category_cap"));
+    }
   }
   if (flags.Has("session-intent")) {
-    double si;
+    double si = 0;
     if (auto st = flags.GetDouble("session-intent", &si); !st.ok()) return fail(st);
+    if (si < 0 || si > 1) return fail(absl::InvalidArgumentError("--session-intent: 0..1"));
     blend.session_intent = si;
   }
+  const std::string work = flags.Get("work-dir").empty()
+                               ? std::filesystem::temp_directory_path().string()
+                               : flags.Get("work-dir");
+
+  EvalRun run;
   std::vector<Producer> producers;
   eo.surfaces.clear();
   eo.surfaces["default"] = blend;
   producers.push_back({"blend", "default", recd::v1::eval::ROW_KIND_BLEND});
+
+  // Blend tuning on a validation part of train.
+  if (tune) {
+    ev::Dataset inner;
+    inner.name = dataset->name;
+    inner.items = dataset->items;
+    inner.events = ev::Select(dataset->events, split->train);
+    inner.has_timestamps = dataset->has_timestamps;
+    ev::SplitParams isp = sp;
+    isp.train_fraction = tune_fraction;
+    auto isplit = ev::MakeSplit(inner, isp);
+    if (!isplit.ok()) return fail(isplit.status());
+    ev::GroundTruth itruth = ev::BuildGroundTruth(inner.events, *isplit, gto);
+    itruth.users = sample_users(itruth.users);
+    core::SurfaceOptions all = blend;
+    for (const char* s : kTuned) all.source_weights[s] = 1;
+    all.source_weights.erase("freshness");
+    all.source_weights.erase("popularity");
+    all.freshness_weight = 1;
+    all.popularity_weight = 1;
+    all.diversity = core::DiversityMode::kNone;
+    PipelineSpec ps;
+    ps.dataset = &inner;
+    ps.train = &isplit->train;
+    ps.users = itruth.users;
+    ps.engine = eo;
+    ps.engine.surfaces = {{"default", all}};
+    ps.train_options = *train_options;
+    ps.weights = weights;
+    ps.producers = {{"all", "default", recd::v1::eval::ROW_KIND_BLEND}};
+    ps.k = 200;
+    ps.now_us = clock_of(*isplit);
+    ps.first_us = first_us;
+    ps.work_dir = work;
+    std::cerr << "tuning the blend on " << isplit->train.size() << " inner-train / "
+              << isplit->test.size() << " validation events, " << itruth.users.size()
+              << " users\n";
+    auto tuned_run = RunPipeline(ps);
+    if (!tuned_run.ok()) return fail(tuned_run.status());
+    std::map<std::string, double> start = blend.source_weights;
+    start["freshness"] = blend.freshness_weight;
+    start["popularity"] = blend.popularity_weight;
+    const double before = MeanNdcg(tuned_run->lists[0], itruth.users, itruth, start, primary_k);
+    auto [w, after] = TuneWeights(tuned_run->lists[0], itruth.users, itruth, start, primary_k);
+    core::SurfaceOptions tuned = blend;
+    for (const char* s : kTuned) {
+      if (std::string(s) == "freshness") {
+        tuned.freshness_weight = w[s];
+      } else if (std::string(s) == "popularity") {
+        tuned.popularity_weight = w[s];
+      } else {
+        tuned.source_weights[s] = w[s];
+      }
+    }
+    eo.surfaces["tuned"] = tuned;
+    producers.push_back({"blend (tuned)", "tuned", recd::v1::eval::ROW_KIND_BLEND});
+    std::ostringstream yaml;
+    yaml << "surfaces:\n  default:\n    source_weights: {";
+    bool first = true;
+    for (const auto& [s, v] : tuned.source_weights) {
+      yaml << (first ? "" : ", ") << s << ": " << v;
+      first = false;
+    }
+    yaml << "}\n    freshness_weight: " << tuned.freshness_weight
+         << "\n    popularity_weight: " << tuned.popularity_weight << "\n";
+    std::cerr << "tuned blend: validation nDCG@" << primary_k << " " << before << " -> " << after
+              << "\n" << yaml.str();
+    run.add_notes("Blend tuned on validation (the last part of train by the same split method, "
+                  "inner train fraction " + std::to_string(tune_fraction) + "): nDCG@" +
+                  std::to_string(primary_k) + " " + std::to_string(before) + " -> " +
+                  std::to_string(after) + " before diversity. As config:\n" + yaml.str());
+  }
   {
     std::stringstream ss(flags.Get("sources"));
     for (std::string src; std::getline(ss, src, ',');) {
@@ -309,82 +586,27 @@ int RunEval(const std::vector<std::string>& args) {
     }
   }
 
-  auto engine = core::Engine::Open(eo);
-  if (!engine.ok()) return fail(engine.status());
-  struct Cleanup {
-    std::string dir;
-    std::unique_ptr<core::Engine>* engine;
-    ~Cleanup() {
-      engine->reset();
-      std::error_code e;
-      std::filesystem::remove_all(dir, e);
-    }
-  } cleanup{data_dir, &*engine};
-  if (auto st = LoadCatalog(engine->get(), *dataset, first_us); !st.ok()) return fail(st);
+  PipelineSpec ps;
+  ps.dataset = &*dataset;
+  ps.train = &split->train;
+  ps.users = truth.users;
+  ps.engine = eo;
+  ps.train_options = *train_options;
+  ps.weights = weights;
+  ps.producers = producers;
+  ps.k = max_k;
+  ps.now_us = clock_of(*split);
+  ps.first_us = first_us;
+  ps.work_dir = work;
+  auto result = RunPipeline(ps);
+  if (!result.ok()) return fail(result.status());
 
-  // Train on the train part and load the model into the engine.
-  core::TrainingSet set(weights);
-  AddDataset(*dataset, &split->train, &set);
-  train_options->source = flags.Get("dataset");
-  auto model = TrainWithProgress(set, *train_options);
-  if (!model.ok()) return fail(model.status());
-  const std::string model_dir = data_dir + "-model";
-  if (auto st = core::WriteModelSnapshot(&model->data, *model->index, model_dir); !st.ok()) {
-    return fail(st);
-  }
-  auto loaded = (*engine)->LoadModel(model_dir);
-  std::filesystem::remove_all(model_dir, ec);
-  if (!loaded.ok()) return fail(loaded.status());
-
-  // Replay the train events in time order (stable: file order within a tie).
-  std::vector<const ev::EventRow*> train_events;
-  train_events.reserve(split->train.size());
-  for (size_t i : split->train) train_events.push_back(&dataset->events[i]);
-  std::stable_sort(train_events.begin(), train_events.end(),
-                   [](const ev::EventRow* a, const ev::EventRow* b) { return a->ts_us < b->ts_us; });
-  if (auto st = Replay(engine->get(), train_events); !st.ok()) return fail(st);
-
-  // Rank every evaluated user with every producer.
-  std::vector<std::map<std::string, std::vector<std::string>>> ranked(producers.size());
-  {
-    Progress bar("rank", static_cast<long>(truth.users.size()));
-    long done = 0;
-    for (const auto& user : truth.users) {
-      for (size_t p = 0; p < producers.size(); ++p) {
-        core::RecommendQuery q;
-        q.user_id = user;
-        q.surface = producers[p].surface;
-        q.k = max_k;
-        q.page_size = max_k;
-        q.now_us = now_us;
-        auto r = (*engine)->Recommend(q);
-        if (!r.ok()) return fail(r.status());
-        auto& list = ranked[p][user];
-        for (const auto& it : r->slate.items) {
-          // A source alone is scored on its own candidates, not the
-          // freshness filler that tops up a short slate.
-          if (producers[p].kind == recd::v1::eval::ROW_KIND_SOURCE &&
-              it.source == core::Source::kFresh) {
-            continue;
-          }
-          list.push_back(it.item_id);
-        }
-      }
-      bar.Update(++done);
-    }
-  }
-
-  EvalRun run;
-  run.set_run_id(std::to_string(NowUs()));
-  run.set_started_at_us(NowUs());
+  run.set_run_id(std::to_string(started_us));
+  run.set_started_at_us(started_us);
   *run.mutable_dataset() = ev::MakeDatasetInfo(*dataset, spec->format, spec->path);
-  *run.mutable_split() = ev::MakeSplitInfo(method, *split);
-  run.mutable_split()->set_train_fraction(method == "leave_last_n" ? 0 : train_fraction);
-  run.mutable_split()->set_n(method == "leave_last_n" ? leave_n : 0);
-  run.mutable_split()->set_seed(method == "stratified_random" ? seed : 0);
-  run.mutable_split()->set_eval_users(static_cast<int64_t>(truth.users.size()));
+  *run.mutable_split() = ev::MakeSplitInfo(sp, *split, static_cast<int64_t>(truth.users.size()));
   auto* cfg = run.mutable_config();
-  cfg->set_model_version(loaded->version);
+  cfg->set_model_version(result->model.version);
   for (int k : ks) cfg->add_ks(k);
   auto& params = *cfg->mutable_params();
   params["factors"] = std::to_string(train_options->als.factors);
@@ -393,7 +615,7 @@ int RunEval(const std::vector<std::string>& args) {
   params["iterations"] = std::to_string(train_options->als.iterations);
   params["cg_steps"] = std::to_string(train_options->als.cg_steps);
   for (const auto& [t, w] : weights) params["weight." + t] = std::to_string(w);
-  params["blend.diversity"] = blend.diversity == core::DiversityMode::kNone ? "none"
+  params["blend.diversity"] = blend.diversity == core::DiversityMode::kNone  ? "none"
                               : blend.diversity == core::DiversityMode::kMmr ? "mmr"
                                                                              : "category_cap";
   params["blend.session_intent"] = std::to_string(blend.session_intent);
@@ -401,11 +623,13 @@ int RunEval(const std::vector<std::string>& args) {
 
   for (size_t p = 0; p < producers.size(); ++p) {
     ev::MetricsAccumulator acc(ks, popularity);
-    for (const auto& user : truth.users) acc.AddUser(ranked[p][user], truth.relevant.at(user));
+    for (const auto& user : truth.users) {
+      acc.AddUser(Items(result->lists[p][user]), truth.relevant.at(user));
+    }
     *run.add_rows() = ev::MakeMetricsRow(producers[p].name, producers[p].kind, acc.Results());
   }
   {
-    // Reference: most popular in train, seen items removed.
+    // Reference: most popular in train, the user's train items removed.
     auto top = popularity.MostPopular(static_cast<size_t>(max_k) + 2000);
     ev::MetricsAccumulator acc(ks, popularity);
     for (const auto& user : truth.users) {
@@ -417,13 +641,12 @@ int RunEval(const std::vector<std::string>& args) {
       }
       acc.AddUser(list, truth.relevant.at(user));
     }
-    *run.add_rows() =
-        ev::MakeMetricsRow("most-popular (reference)", recd::v1::eval::ROW_KIND_BASELINE,
-                           acc.Results());
+    *run.add_rows() = ev::MakeMetricsRow("most-popular (reference)",
+                                         recd::v1::eval::ROW_KIND_BASELINE, acc.Results());
   }
   // Time slices of the test period: the same lists, scored against what
   // each user did in each slice.
-  if (method == "global_time" && slices > 0) {
+  if (sp.method == "global_time" && slices > 0) {
     auto windows = ev::SliceByTime(dataset->events, split->test, slices);
     for (size_t w = 0; w < windows.size(); ++w) {
       ev::Split part;
@@ -434,8 +657,8 @@ int RunEval(const std::vector<std::string>& args) {
       for (size_t p = 0; p < producers.size(); ++p) {
         ev::MetricsAccumulator acc(ks, popularity);
         for (const auto& user : t.users) {
-          auto it = ranked[p].find(user);
-          if (it != ranked[p].end()) acc.AddUser(it->second, t.relevant.at(user));
+          auto it = result->lists[p].find(user);
+          if (it != result->lists[p].end()) acc.AddUser(Items(it->second), t.relevant.at(user));
         }
         if (acc.users() == 0) continue;
         *run.add_time_slices() =
@@ -447,9 +670,9 @@ int RunEval(const std::vector<std::string>& args) {
                 "were replayed through Track and the fold-in; items the user has in train are "
                 "filtered as seen; exploration is off.");
   run.add_notes("Source rows rank with that source alone (weight 1, features and diversity off) "
-                "and drop the freshness filler; the blend row is the served surface.");
-  run.add_notes("Model " + loaded->version + ": " + std::to_string(loaded->items) + " rows, gate "
-                "recall@10 " + std::to_string(loaded->gate_recall) + ".");
+                "and drop the freshness filler; blend rows are served surfaces.");
+  run.add_notes("Model " + result->model.version + ": " + std::to_string(result->model.items) +
+                " rows, gate recall@10 " + std::to_string(result->model.gate_recall) + ".");
   run.set_duration_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 

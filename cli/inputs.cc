@@ -34,6 +34,19 @@ std::map<std::string, double> DefaultWeights(const std::string& format) {
   return {};
 }
 
+DatasetProfile ProfileFor(const std::string& format) {
+  DatasetProfile p;
+  if (format == "trivago") {
+    p.seen_types = {"clickout_item"};
+    p.continuation_types = {"interaction_item_image", "interaction_item_info",
+                            "interaction_item_rating", "interaction_item_deals",
+                            "search_for_item"};
+    p.finish_types = {"clickout_item"};
+    p.relevant_types = {"clickout_item"};
+  }
+  return p;
+}
+
 absl::Status ApplyWeightOverrides(const std::vector<std::string>& specs, const std::string& flag,
                                   std::map<std::string, double>* weights) {
   for (const auto& s : specs) {

@@ -32,6 +32,22 @@ struct DatasetSpec {
 //   csv: empty (the config's event_types apply).
 std::map<std::string, double> DefaultWeights(const std::string& format);
 
+// How a dataset's event types map onto a surface for evaluation: which
+// types filter an item as seen, which start an item (continuation) and
+// which finish it, and which test events count as relevant. Empty lists
+// mean "all types" for seen/relevant and "none" for continuation.
+//   movielens-*: seen = all; relevant = all (MS Recommenders protocol).
+//   trivago: seen = clickout_item (a hotel already clicked out on is done);
+//     continuation = the item interactions and search_for_item, finished by
+//     clickout_item; relevant = clickout_item (the conversion).
+struct DatasetProfile {
+  std::vector<std::string> seen_types;
+  std::vector<std::string> continuation_types;
+  std::vector<std::string> finish_types;
+  std::vector<std::string> relevant_types;
+};
+DatasetProfile ProfileFor(const std::string& format);
+
 // Applies "type=weight" overrides (weight finite; 0 drops the type).
 // INVALID_ARGUMENT naming `flag` for a malformed one.
 [[nodiscard]] absl::Status ApplyWeightOverrides(const std::vector<std::string>& specs,

@@ -359,6 +359,7 @@ Config DefaultConfig() {
   model->set_hnsw_m(16);
   model->set_hnsw_ef_construction(200);
   model->set_hnsw_ef_search(100);
+  model->set_exact_search_max_items(20000);
   model->set_fresh_tier_max(20000);
   model->set_als_alpha(10);
   model->set_als_lambda(0.1);
@@ -477,6 +478,7 @@ absl::Status Validate(const Config& c) {
            m.hnsw_ef_construction());
   }
   k.Min("model.hnsw_ef_search", m.hnsw_ef_search(), 1);
+  k.Range("model.exact_search_max_items", m.exact_search_max_items(), 0, 1000000);
   k.Min("model.fresh_tier_max", m.fresh_tier_max(), 1);
   k.NonNegative("model.als_alpha", m.als_alpha());
   k.Positive("model.als_lambda", m.als_lambda());

@@ -34,6 +34,9 @@ struct AnnOptions {
   int ef_search = 100;
   // Threads used to build an index. In [1, 256].
   int num_threads = 2;
+  // BuildAnnIndex: at most this many rows get an exact (brute-force) index
+  // instead of HNSW. >= 0; 0 = always HNSW.
+  int exact_max_items = 0;
 };
 
 // OK, or INVALID_ARGUMENT naming the first field out of range.
@@ -71,6 +74,21 @@ class AnnIndex {
                                                                        const uint32_t* ids,
                                                                        const float* vectors,
                                                                        size_t count);
+
+// An exact index: Search scores every row (ExactSearch). Same contract as
+// the HNSW index, with perfect recall. Errors: INVALID_ARGUMENT for bad
+// options, a null pointer with count > 0, a duplicate id or a non-finite
+// value; RESOURCE_EXHAUSTED if memory runs out.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<AnnIndex>> BuildExactIndex(const AnnOptions& options,
+                                                                        const uint32_t* ids,
+                                                                        const float* vectors,
+                                                                        size_t count);
+
+// BuildExactIndex when count <= options.exact_max_items, else BuildHnswIndex.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<AnnIndex>> BuildAnnIndex(const AnnOptions& options,
+                                                                      const uint32_t* ids,
+                                                                      const float* vectors,
+                                                                      size_t count);
 
 // Exact top-n by inner product over `count` rows (row-major, `dim` floats
 // each) by brute force: the reference for recall, and the scorer for small

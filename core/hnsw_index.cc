@@ -471,6 +471,7 @@ absl::Status ValidateAnnOptions(const AnnOptions& o) {
   if (o.num_threads < 1 || o.num_threads > kMaxThreads) {
     return bad("num_threads", o.num_threads, "in [1, 256]");
   }
+  if (o.exact_max_items < 0) return bad("exact_max_items", o.exact_max_items, ">= 0");
   return absl::OkStatus();
 }
 

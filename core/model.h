@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/item_vectors.h"
@@ -40,6 +41,9 @@ struct LiveModel {
   recd::v1::records::LabelVectors labels;
   std::unordered_map<std::string, uint32_t> row_of_label;
   std::vector<bool> trained_item;  // by dense id
+  // Trained items deleted from the catalog (out of the index; their vector
+  // is kept for a re-add). Commit thread only.
+  std::unordered_set<uint32_t> removed_trained;
 
   int dim() const { return vectors->dim(); }
   bool IsTrainedItem(uint32_t dense) const {

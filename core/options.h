@@ -58,6 +58,7 @@ struct EngineOptions {
   int hnsw_m = 16;
   int hnsw_ef_construction = 200;
   int hnsw_ef_search = 100;
+  int exact_search_max_items = 20000;
   int fresh_tier_max = 20000;
   double als_alpha = 10;
   double als_lambda = 0.1;

@@ -398,18 +398,21 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
             "popular");
   }
   if (pool.Weight(Source::kContinuation) > 0 && state != nullptr) {
-    const int64_t newest = state->items_size() ? std::max_element(state->items().begin(), state->items().end(),
-                                                                   [](const auto& a, const auto& b) {
-                                                                     return a.last_us() < b.last_us();
-                                                                   })->last_us()
-                                               : 0;
+    // Recency rank: the item the user touched last scores 1, the one before
+    // 1/2, and so on. (A score in elapsed days left every item of a session
+    // tied at ~1, so the blend lost the order that matters most there.)
+    std::vector<int> order(state->items_size());
+    for (int i = 0; i < state->items_size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return state->items(a).last_us() > state->items(b).last_us();
+    });
     std::unordered_set<std::string> consumed;
     for (const auto& it : state->items()) consumed.insert(it.item_id());
-    for (const auto& it : state->items()) {
+    for (int rank = 0; rank < static_cast<int>(order.size()); ++rank) {
+      const auto& it = state->items(order[rank]);
       auto d = r.Find(it.item_id());
       if (!d) continue;
-      // Recency in days relative to the user's latest event.
-      const float recency = 1.f / (1.f + (newest - it.last_us()) / 86400e6f);
+      const float recency = 1.f / (1.f + rank);
       bool started = false, finished = false;
       for (const auto& t : it.types()) {
         started |= Contains(surface.continuation_event_types, t);

@@ -272,7 +272,7 @@ absl::Status VectorIndex::Rebuild() {
     return absl::ResourceExhaustedError("out of memory collecting vectors to rebuild");
   }
   absl::StatusOr<std::unique_ptr<AnnIndex>> built =
-      BuildHnswIndex(options_, ids.data(), vectors.data(), ids.size());
+      BuildAnnIndex(options_, ids.data(), vectors.data(), ids.size());
   if (!built.ok()) return built.status();
   vectors = {};
   try {

@@ -53,7 +53,8 @@ class VectorIndex {
   // it is upserted again). False if `id` was not present.
   bool Remove(uint32_t id);
 
-  // Builds a new main index from every live vector (main + fresh) and swaps
+  // Builds a new main index (BuildAnnIndex: exact when small enough, else
+  // HNSW) from every live vector (main + fresh) and swaps
   // it in, emptying the fresh tier and forgetting removals. Blocks the caller
   // for the whole build (minutes for a million items); searches carry on with
   // the previous snapshot meanwhile. REQUIRES: called on the writer thread, so

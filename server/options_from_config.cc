@@ -23,6 +23,7 @@ core::EngineOptions EngineOptionsFromConfig(const recd::v1::config::Config& c) {
   o.hnsw_m = c.model().hnsw_m();
   o.hnsw_ef_construction = c.model().hnsw_ef_construction();
   o.hnsw_ef_search = c.model().hnsw_ef_search();
+  o.exact_search_max_items = c.model().exact_search_max_items();
   o.fresh_tier_max = c.model().fresh_tier_max();
   o.als_alpha = c.model().als_alpha();
   o.als_lambda = c.model().als_lambda();

@@ -464,6 +464,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"EfConstructionBelowM", "model: {hnsw_m: 16, hnsw_ef_construction: 15}",
                 "model.hnsw_ef_construction"},
         BadCase{"EfSearchZero", "model: {hnsw_ef_search: 0}", "model.hnsw_ef_search"},
+        BadCase{"ExactSearchMaxNegative", "model: {exact_search_max_items: -1}",
+                "model.exact_search_max_items"},
         BadCase{"FreshTierZero", "model: {fresh_tier_max: 0}", "model.fresh_tier_max"},
         BadCase{"AlsAlphaNegative", "model: {als_alpha: -1}", "model.als_alpha"},
         BadCase{"AlsAlphaInfinite", "model: {als_alpha: .inf}", "model.als_alpha"},
