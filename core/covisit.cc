@@ -320,4 +320,53 @@ absl::Status Covisitation::Restore(uint32_t item, std::string_view bytes) {
   return absl::OkStatus();
 }
 
+constexpr uint8_t kRowFormat = 2;
+
+std::string Covisitation::EncodeRow(uint32_t item,
+                                    const std::function<std::string(uint32_t)>& id_of) const {
+  const std::string summary = Serialize(item);
+  if (summary.empty()) return "";
+  std::string out;
+  out.push_back(static_cast<char>(kRowFormat));
+  PutBits(&out, summary.size(), 4);
+  out += summary;
+  const uint64_t n = GetBits(summary.data() + 17, 4);
+  for (uint64_t i = 0; i < n; ++i) {
+    const std::string id = id_of(static_cast<uint32_t>(
+        GetBits(summary.data() + kHeaderBytes + i * kSlotBytes, 4)));
+    PutBits(&out, id.size(), 2);
+    out += id;
+  }
+  return out;
+}
+
+absl::Status Covisitation::RestoreRow(uint32_t item, std::string_view row,
+                                      const std::function<uint32_t(std::string_view)>& intern) {
+  auto corrupt = [item](const char* why) {
+    return absl::DataLossError(absl::StrCat("covisit row of item ", item, ": ", why));
+  };
+  if (row.empty() || static_cast<uint8_t>(row[0]) != kRowFormat) {
+    return corrupt("not in row format 2 (written by an older build)");
+  }
+  if (row.size() < 5) return corrupt("truncated");
+  const uint64_t len = GetBits(row.data() + 1, 4);
+  if (len < kHeaderBytes || row.size() < 5 + len) return corrupt("truncated summary");
+  std::string summary(row.substr(5, len));
+  const uint64_t n = GetBits(summary.data() + 17, 4);
+  if (summary.size() != kHeaderBytes + n * kSlotBytes) return corrupt("bad slot count");
+  size_t at = 5 + len;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (row.size() < at + 2) return corrupt("truncated ids");
+    const uint64_t id_len = GetBits(row.data() + at, 2);
+    if (id_len == 0 || row.size() < at + 2 + id_len) return corrupt("truncated ids");
+    const uint32_t dense = intern(row.substr(at + 2, id_len));
+    at += 2 + id_len;
+    std::string renumbered;
+    PutBits(&renumbered, dense, 4);
+    summary.replace(kHeaderBytes + i * kSlotBytes, 4, renumbered);
+  }
+  if (at != row.size()) return corrupt("trailing bytes");
+  return Restore(item, summary);
+}
+
 }  // namespace recd::core

@@ -51,6 +51,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -126,6 +127,21 @@ class Covisitation {
   // it changed. A summary with more slots than slots_per_item keeps the
   // largest counts. DATA_LOSS (nothing changed) if `bytes` is malformed.
   [[nodiscard]] absl::Status Restore(uint32_t item, std::string_view bytes);
+
+  // What the covisit column family stores. Dense ids are stable only within
+  // one process (a restart numbers items in load order, and a loaded model
+  // interns its rows first), so a stored row names each neighbour by its
+  // item id: u8 row format (2), u32 summary length, the Serialize() bytes,
+  // then per slot in the same order a u16 length and the neighbour's id.
+  // EncodeRow returns "" when the item has no summary. `id_of` maps a dense
+  // id to its item id.
+  std::string EncodeRow(uint32_t item, const std::function<std::string(uint32_t)>& id_of) const;
+  // Writer, at start-up: Restore() from a stored row, renumbering the
+  // neighbours with `intern` (item id -> this process's dense id).
+  // DATA_LOSS (nothing changed) for a malformed row, or one written in the
+  // dense-id-only format of earlier builds (its co-visitation restarts).
+  [[nodiscard]] absl::Status RestoreRow(uint32_t item, std::string_view row,
+                                        const std::function<uint32_t(std::string_view)>& intern);
 
   // Writer. Approximate bytes held by summaries and published lists.
   size_t ApproxBytes() const { return bytes_; }

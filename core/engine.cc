@@ -187,7 +187,10 @@ absl::Status Engine::Load() {
   if (!st.ok()) return st;
   popularity_->Publish();
   st = store_->Scan(storage::Cf::kCovisit, "", [&](std::string_view key, std::string_view v) {
-    if (auto rs = covisit_->Restore(catalog_.Intern(key), v); !rs.ok()) {
+    const uint32_t item = catalog_.Intern(key);
+    if (auto rs = covisit_->RestoreRow(
+            item, v, [this](std::string_view id) { return catalog_.Intern(id); });
+        !rs.ok()) {
       spdlog::warn("covisit CF: skipping {}: {}", key, rs.ToString());
     }
     return true;

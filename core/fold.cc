@@ -295,7 +295,9 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
       Catalog::Reader r(*deps_.catalog);
       id = r.Id(item);
     }
-    batch.Put(storage::Cf::kCovisit, id, deps_.covisit->Serialize(item));
+    Catalog::Reader r(*deps_.catalog);
+    batch.Put(storage::Cf::kCovisit, id,
+              deps_.covisit->EncodeRow(item, [&](uint32_t d) { return r.Id(d); }));
   }
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(last));
   // Derived state is replayable from the log: no fsync needed.

@@ -224,6 +224,38 @@ TEST(CovisitTest, SpaceSavingKeepsHeavyHitters) {
   EXPECT_LE(c->Serialize(0).size(), 21u + 16u * 20u) << "at most slots_per_item counters";
 }
 
+// Stored rows name neighbours by item id: a restart that numbers items
+// differently (a loaded model interns its rows first) still restores them.
+TEST(CovisitTest, StoredRowRenumbersNeighboursOnRestore) {
+  CovisitOptions o;
+  o.half_life_seconds = 3600;
+  auto c = Make(o);
+  for (uint32_t n = 2; n < 8; ++n) Pair(*c, 1, n, kToday + n * 600 * kSecondUs, 1 + n % 3);
+  c->Publish();
+  auto name = [](uint32_t d) { return "item-" + std::to_string(d); };
+  const std::string row = c->EncodeRow(1, name);
+  ASSERT_FALSE(row.empty());
+  EXPECT_EQ(c->EncodeRow(999, name), "");
+
+  // The new process numbers item-N as 100 + N.
+  auto r = Make(o);
+  auto intern = [](std::string_view id) {
+    return 100 + static_cast<uint32_t>(std::stoul(std::string(id.substr(5))));
+  };
+  ASSERT_TRUE(r->RestoreRow(101, row, intern).ok());
+  r->Publish();
+  std::vector<uint32_t> want;
+  for (uint32_t id : Ids(*c, 1)) want.push_back(100 + id);
+  EXPECT_EQ(Ids(*r, 101), want);
+  for (const Neighbor& n : *c->Top(1)) EXPECT_EQ(Score(*r, 101, 100 + n.id), n.score) << n.id;
+
+  // A row of the older dense-id-only format, and damaged rows, are refused.
+  EXPECT_TRUE(absl::IsDataLoss(r->RestoreRow(1, c->Serialize(1), intern)));
+  EXPECT_TRUE(absl::IsDataLoss(r->RestoreRow(1, row.substr(0, row.size() - 1), intern)));
+  EXPECT_TRUE(absl::IsDataLoss(r->RestoreRow(1, row + "x", intern)));
+  EXPECT_TRUE(absl::IsDataLoss(r->RestoreRow(1, "", intern)));
+}
+
 TEST(CovisitTest, SerializeRestoreRoundTrip) {
   CovisitOptions o;
   o.half_life_seconds = 3600;
