@@ -1,22 +1,51 @@
 // `recd bench train`: seconds per implicit-ALS iteration (core/als.h
 // TrainAls, conjugate-gradient steps as benfred/implicit does) vs the number
 // of factors and the data size, on generated power-law interactions, with a
-// per-core normalisation next to implicit's published CPU figure.
+// per-core normalisation next to implicit's published CPU figure. With
+// --dataset FORMAT:PATH the interactions come from a real dataset instead
+// (recd_eval's loaders; every event weight 1, e.g. every MovieLens rating).
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <numeric>
+#include <string>
+#include <unordered_map>
 
 #include "bench/datagen.h"
 #include "bench/flags.h"
 #include "bench/scenarios.h"
 #include "bench/stats.h"
 #include "core/als.h"
+#include "eval/dataset.h"
 
 namespace recd::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The dataset's events as interactions (weight 1 each) over dense ids.
+absl::StatusOr<std::vector<core::Interaction>> DatasetInteractions(const std::string& spec,
+                                                                  int64_t* users,
+                                                                  int64_t* items) {
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError("--dataset: expected FORMAT:PATH, got \"" + spec + "\"");
+  }
+  auto d = eval::LoadDataset(spec.substr(0, colon), spec.substr(colon + 1));
+  if (!d.ok()) return d.status();
+  std::unordered_map<std::string, uint32_t> u, i;
+  std::vector<core::Interaction> out;
+  out.reserve(d->events.size());
+  for (const auto& e : d->events) {
+    const std::string& who = e.user.empty() ? e.session : e.user;
+    auto uu = u.try_emplace(who, static_cast<uint32_t>(u.size())).first->second;
+    auto ii = i.try_emplace(e.item, static_cast<uint32_t>(i.size())).first->second;
+    out.push_back({uu, ii, 1.f});
+  }
+  *users = static_cast<int64_t>(u.size());
+  *items = static_cast<int64_t>(i.size());
+  return out;
+}
 
 // benfred/implicit's published CPU figure for its ALS (as given in issue 5):
 // 0.84 s per iteration, 64 factors, MovieLens-20M (~20M interactions), on
@@ -35,7 +64,11 @@ absl::StatusOr<Json> RunTrainBench(const std::vector<std::string>& args,
   int64_t users = 138493, items = 26744;  // MovieLens-20M's shape
   int iterations = 3, cg_steps = 3, threads = std::max(1, common.machine.cores);
   int64_t seed = 1;
+  std::string dataset;
   FlagSet flags("recd bench train");
+  flags.Add("dataset", &dataset,
+            "FORMAT:PATH of a real dataset (e.g. movielens-1m:../shared/data/movielens-1m-partial) "
+            "instead of generated data; --interactions/--users/--items are then ignored");
   flags.Add("interactions", &sizes, "distinct (user, item) pairs per data set");
   flags.Add("factors", &factors, "factor counts to train");
   flags.Add("users", &users, "users");
@@ -64,9 +97,14 @@ absl::StatusOr<Json> RunTrainBench(const std::vector<std::string>& args,
 
   const double ref_core_seconds_per_m =
       kRefSecondsPerIteration * kRefCores / kRefInteractionsM;
-  std::cout << Sprintf("== train: implicit ALS, %lld users x %lld items, %d threads, %d CG steps\n",
-                       static_cast<long long>(users), static_cast<long long>(items), threads,
-                       cg_steps);
+  if (dataset.empty()) {
+    std::cout << Sprintf("== train: implicit ALS, %lld users x %lld items, %d threads, %d CG steps\n",
+                         static_cast<long long>(users), static_cast<long long>(items), threads,
+                         cg_steps);
+  } else {
+    std::cout << Sprintf("== train: implicit ALS on %s, %d threads, %d CG steps\n", dataset.c_str(),
+                         threads, cg_steps);
+  }
   std::cout << Sprintf(
       "reference (benfred/implicit, CPU): %.2f s/iteration at %d factors on ~%.0fM interactions, "
       "%d cores\n  => %.2f s x %d cores / %.0f M interactions = %.3f core-seconds per M "
@@ -77,6 +115,7 @@ absl::StatusOr<Json> RunTrainBench(const std::vector<std::string>& args,
                        "min s/iter", "core-s/M/iter", "vs ref");
 
   Json rows = Json::Array();
+  if (!dataset.empty()) sizes = {0};
   for (int64_t size : sizes) {
     InteractionSpec spec;
     spec.users = static_cast<uint32_t>(users);
@@ -84,7 +123,19 @@ absl::StatusOr<Json> RunTrainBench(const std::vector<std::string>& args,
     spec.interactions = size;
     spec.seed = static_cast<uint64_t>(seed);
     const auto t0 = Clock::now();
-    const std::vector<core::Interaction> data = PowerLawInteractions(spec);
+    std::vector<core::Interaction> data;
+    if (dataset.empty()) {
+      data = PowerLawInteractions(spec);
+    } else {
+      auto loaded = DatasetInteractions(dataset, &users, &items);
+      if (!loaded.ok()) return loaded.status();
+      data = std::move(*loaded);
+      spec.users = static_cast<uint32_t>(users);
+      spec.items = static_cast<uint32_t>(items);
+      std::cout << Sprintf("dataset %s: %zu interactions, %lld users, %lld items\n",
+                           dataset.c_str(), data.size(), static_cast<long long>(users),
+                           static_cast<long long>(items));
+    }
     const double gen_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (data.empty()) return absl::InternalError("no interactions generated");
     const double nnz_m = static_cast<double>(data.size()) / 1e6;
@@ -131,6 +182,7 @@ absl::StatusOr<Json> RunTrainBench(const std::vector<std::string>& args,
   Json params = Json::Object();
   params.Set("users", users).Set("items", items).Set("iterations", iterations);
   params.Set("cg_steps", cg_steps).Set("threads", threads).Set("seed", seed);
+  params.Set("dataset", dataset);
   out.Set("params", std::move(params));
   Json ref = Json::Object();
   ref.Set("source", "benfred/implicit ALS on CPU, as quoted in issue 5");
