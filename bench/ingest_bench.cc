@@ -31,6 +31,9 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 struct IngestFlags {
+  bool catalog = false;
+  CatalogSpec catalog_spec;
+  bool rebuild_catalog = false;
   int64_t items = 10000;
   int dim = 16;
   int64_t users = 10000;
@@ -174,9 +177,14 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
                                     const CommonOptions& common) {
   IngestFlags f;
   FlagSet flags("recd bench ingest");
-  flags.Add("items", &f.items, "catalog items (upserted through gRPC first)");
-  flags.Add("dim", &f.dim, "item vector dimension");
-  flags.Add("users", &f.users, "distinct users the events come from");
+  flags.Add("catalog", &f.catalog,
+            "run on a copy of the generated catalog of serve/startup (--items etc. describe it) "
+            "instead of a fresh data dir (without it the defaults are --items 10000 --dim 16 "
+            "--users 10000, items upserted through gRPC)");
+  // Without --catalog: --items items are upserted through gRPC into a fresh
+  // data dir (keep it under model.fresh_tier_max, or the server rebuilds its
+  // index every that many items).
+  AddCatalogFlags(&flags, &f.catalog_spec, &f.rebuild_catalog);
   flags.Add("batches", &f.batches, "events per Track request / TrackStream message");
   flags.Add("streams", &f.streams, "concurrent calls (closed loop)");
   flags.Add("stream-messages", &f.stream_messages,
@@ -193,15 +201,24 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
     std::cout << flags.Usage();
     return absl::CancelledError("help");
   }
+  if (!f.catalog) {
+    SmokeDefault(flags, "items", &f.catalog_spec.items, f.items);
+    SmokeDefault(flags, "dim", &f.catalog_spec.dim, f.dim);
+    SmokeDefault(flags, "users", &f.catalog_spec.users, f.users);
+  }
   if (common.smoke) {
-    SmokeDefault(flags, "items", &f.items, int64_t{500});
-    SmokeDefault(flags, "users", &f.users, int64_t{200});
+    SmokeCatalog(flags, &f.catalog_spec, &f.rebuild_catalog);
+    SmokeDefault(flags, "items", &f.catalog_spec.items, int64_t{500});
+    SmokeDefault(flags, "users", &f.catalog_spec.users, int64_t{200});
     SmokeDefault(flags, "streams", &f.streams, 2);
     SmokeDefault(flags, "duration", &f.duration, 0.25);
     SmokeDefault(flags, "lag-rate", &f.lag_rate, 500.0);
     SmokeDefault(flags, "lag-duration", &f.lag_duration, 1.0);
     SmokeDefault(flags, "fold-timeout", &f.fold_timeout, 30.0);
   }
+  f.items = f.catalog_spec.items;
+  f.dim = f.catalog_spec.dim;
+  f.users = f.catalog_spec.users;
   if (f.items < 1 || f.users < 1 || f.streams < 1 || f.duration <= 0 || f.lag_rate <= 0 ||
       f.lag_batch < 1 || f.batches.empty() || (f.durability != "fsync" && f.durability != "process")) {
     return absl::InvalidArgumentError(
@@ -217,26 +234,42 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
   fs::remove_all(dir, ec);
   fs::create_directories(dir);
   const std::string config = (dir / "recd.yaml").string();
-  if (auto st = WriteTextFile(config, Sprintf("demo: {enabled: false}\nmodel: {dimension: %d}\n"
-                                              "storage: {durability: %s}\n",
-                                              f.dim, f.durability.c_str()));
-      !st.ok()) {
-    return st;
+  std::string yaml;
+  if (f.catalog) {
+    // A copy: the events written here must not change the catalog that the
+    // serve and startup scenarios reuse.
+    f.catalog_spec.threads = std::max(1, common.machine.cores);
+    auto catalog = EnsureCatalog(common.work_dir, f.catalog_spec, f.rebuild_catalog);
+    if (!catalog.ok()) return catalog.status();
+    const auto t = Clock::now();
+    fs::copy(catalog->data_dir, dir / "data", fs::copy_options::recursive, ec);
+    if (ec) return absl::InternalError("cannot copy " + catalog->data_dir + ": " + ec.message());
+    std::cout << Sprintf("copied the catalog's data dir in %.1f s\n",
+                         std::chrono::duration<double>(Clock::now() - t).count());
+    yaml = CatalogConfigYaml(f.catalog_spec);
+  } else {
+    yaml = Sprintf("demo: {enabled: false}\nmodel: {dimension: %d}\n", f.dim);
   }
+  yaml += "storage: {durability: " + f.durability + "}\n";
+  if (auto st = WriteTextFile(config, yaml); !st.ok()) return st;
   ServeSpec spec;
   spec.config_path = config;
   spec.data_dir = (dir / "data").string();
   spec.log_path = (dir / "recd.log").string();
   spec.ready_file = (dir / "ready.json").string();
-  std::cout << Sprintf("== ingest: durability %s, %d concurrent calls, %.1f s per phase, data "
-                       "dir %s\n",
+  std::cout << Sprintf("== ingest: %lld items%s, durability %s, %d concurrent calls, %.1f s per "
+                       "phase, data dir %s\n",
+                       static_cast<long long>(f.items),
+                       f.catalog ? " (generated catalog with history)" : " (fresh data dir)",
                        f.durability.c_str(), f.streams, f.duration, spec.data_dir.c_str());
   auto server = RecdProcess::Spawn(spec);
   if (!server.ok()) return server.status();
-  if (auto st = (*server)->WaitReady(60); !st.ok()) return st;
+  if (auto st = (*server)->WaitReady(f.catalog ? 900 : 60); !st.ok()) return st;
   auto channels = ConnectChannels((*server)->grpc_address(), 2, 10);
   if (!channels.ok()) return channels.status();
-  if (auto st = UpsertCatalog(channels->front(), f.items, f.dim); !st.ok()) return st;
+  if (!f.catalog) {
+    if (auto st = UpsertCatalog(channels->front(), f.items, f.dim); !st.ok()) return st;
+  }
 
   std::cout << Sprintf("%-12s %6s %6s | %11s %9s | %8s %8s | %8s | %14s\n", "api", "batch",
                        "msgs", "events/s", "calls/s", "p50 ms", "p99 ms", "refused",
@@ -334,6 +367,7 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
   Json out = Json::Object();
   Json params = Json::Object();
   params.Set("items", f.items).Set("users", f.users).Set("concurrent_calls", f.streams);
+  params.Set("generated_catalog", f.catalog);
   params.Set("duration_seconds", f.duration).Set("durability", f.durability);
   out.Set("params", std::move(params));
   out.Set("throughput", std::move(rows));
