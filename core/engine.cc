@@ -165,7 +165,7 @@ absl::Status Engine::Load() {
       parse = absl::DataLossError("items CF: cannot parse item " + std::string(key));
       return false;
     }
-    ApplyUpsert(item, *writer_model_);
+    ApplyUpsert(item, *writer_model_, /*loading=*/true);
     return true;
   });
   if (!st.ok()) return st;
@@ -186,16 +186,23 @@ absl::Status Engine::Load() {
   });
   if (!st.ok()) return st;
   popularity_->Publish();
+  uint64_t covisit_skipped = 0;
   st = store_->Scan(storage::Cf::kCovisit, "", [&](std::string_view key, std::string_view v) {
     const uint32_t item = catalog_.Intern(key);
     if (auto rs = covisit_->RestoreRow(
             item, v, [this](std::string_view id) { return catalog_.Intern(id); });
         !rs.ok()) {
-      spdlog::warn("covisit CF: skipping {}: {}", key, rs.ToString());
+      // One line for the first few, then a count: a data dir of an older
+      // format would otherwise log a line per item.
+      if (++covisit_skipped <= 5) spdlog::warn("covisit CF: skipping {}: {}", key, rs.ToString());
     }
     return true;
   });
   if (!st.ok()) return st;
+  if (covisit_skipped > 5) {
+    spdlog::warn("covisit CF: skipped {} rows in all; their co-visitation restarts",
+                 covisit_skipped);
+  }
   covisit_->Publish();
   covisit_->TakeChanged();
   spdlog::info("loaded {} items ({} vectors, model {}) from {}", catalog_.size(),
@@ -259,8 +266,15 @@ absl::Status Engine::TrackAsync(std::vector<StoredEvent> events, Ingestor::Event
   return ingest_->SubmitEvents(std::move(events), std::move(done));
 }
 
-void Engine::ApplyUpsert(const Item& item, LiveModel& model) {
+void Engine::ApplyUpsert(const Item& item, LiveModel& model, bool loading) {
   uint32_t dense = catalog_.Upsert(InfoOf(item));
+  if (loading && model.trained && model.vectors->Has(dense)) {
+    // At start-up an item the snapshot covers (trained or given its
+    // label-map vector at training) keeps that vector: recomputing would
+    // push every label-map row into the fresh tier and force a full rebuild.
+    content_->Add(dense, item.has_created_at() ? TsUs(item.created_at()) : 0, ContentKeys(item));
+    return;
+  }
   // A catalog model takes the item's own vector; a trained model keeps its
   // trained vector and gives other items one from the label map (the
   // item's own vector is from another space and is not used).

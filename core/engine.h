@@ -146,7 +146,8 @@ class Engine {
  private:
   explicit Engine(const EngineOptions& options);
   absl::Status Load();
-  void ApplyUpsert(const recd::v1::Item& item, LiveModel& model);  // commit thread
+  // Commit thread (or Load, with loading = true).
+  void ApplyUpsert(const recd::v1::Item& item, LiveModel& model, bool loading = false);
   // Reads, verifies and gates the snapshot at `dir` into a model ready to
   // swap in (no catalog item reconciled yet). Any thread.
   absl::StatusOr<std::shared_ptr<LiveModel>> PrepareModel(const std::string& dir,

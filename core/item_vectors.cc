@@ -94,6 +94,12 @@ void ItemVectors::PublishGramian() {
   std::atomic_store(&gramian_, std::shared_ptr<const std::vector<float>>(std::move(g)));
 }
 
+bool ItemVectors::Has(uint32_t item) const {
+  if (item >= kMaxItems) return false;
+  const Chunk* c = chunks_[item / kRowsPerChunk].load(std::memory_order_acquire);
+  return c != nullptr && c->present[item % kRowsPerChunk].load(std::memory_order_acquire);
+}
+
 bool ItemVectors::Get(uint32_t item, float* out) const {
   if (item >= kMaxItems) return false;
   const Chunk* c = chunks_[item / kRowsPerChunk].load(std::memory_order_acquire);

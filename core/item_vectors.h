@@ -42,6 +42,8 @@ class ItemVectors {
 
   // Copies the vector of `item` into out (dim floats); false if none.
   bool Get(uint32_t item, float* out) const;
+  // Whether `item` has a vector.
+  bool Has(uint32_t item) const;
   // YᵀY as last published, dim*dim row-major.
   std::shared_ptr<const std::vector<float>> Gramian() const { return std::atomic_load(&gramian_); }
   size_t count() const { return count_.load(std::memory_order_relaxed); }
