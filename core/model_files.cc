@@ -100,6 +100,17 @@ absl::StatusOr<std::string> ReadAll(const std::string& path) {
   return out;
 }
 
+// The MANIFEST file: the serialized manifest, then the u64 checksum of those
+// bytes (the manifest cannot hold its own checksum).
+std::string ManifestBytes(const ModelManifest& mf) {
+  std::string bytes = mf.SerializeAsString();
+  Checksum sum;
+  sum.Update(bytes.data(), bytes.size());
+  const uint64_t checksum = sum.Finish();
+  bytes.append(reinterpret_cast<const char*>(&checksum), sizeof checksum);
+  return bytes;
+}
+
 bool AllFinite(const float* v, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     if (!std::isfinite(v[i])) return false;
@@ -210,7 +221,7 @@ absl::Status WriteModelSnapshot(ModelData* model, const AnnIndex& index, const s
   }
   mf.set_labels_checksum(sum);
   if (auto s = SaveHnswIndex(index, ModelIndexPath(tmp)); !s.ok()) return fail(s);
-  if (auto s = WriteBytes(mf.SerializeAsString(), Join(tmp, "MANIFEST"), nullptr); !s.ok()) {
+  if (auto s = WriteBytes(ManifestBytes(mf), Join(tmp, "MANIFEST"), nullptr); !s.ok()) {
     return fail(s);
   }
   if (auto s = SyncDir(tmp); !s.ok()) return fail(s);
@@ -225,7 +236,16 @@ absl::StatusOr<ModelData> ReadModelSnapshot(const std::string& dir) {
   if (!raw.ok()) return raw.status();
   ModelData m;
   ModelManifest& mf = m.manifest;
-  if (!mf.ParseFromString(*raw)) return DataLoss(manifest_path, "cannot parse");
+  if (raw->size() < sizeof(uint64_t)) return DataLoss(manifest_path, "truncated");
+  const size_t body = raw->size() - sizeof(uint64_t);
+  uint64_t stored;
+  std::memcpy(&stored, raw->data() + body, sizeof stored);
+  Checksum manifest_sum;
+  manifest_sum.Update(raw->data(), body);
+  if (manifest_sum.Finish() != stored) return DataLoss(manifest_path, "checksum mismatch");
+  if (!mf.ParseFromArray(raw->data(), static_cast<int>(body))) {
+    return DataLoss(manifest_path, "cannot parse");
+  }
   if (mf.format() != kModelFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
         "model snapshot ", dir, ": format ", mf.format(), " is not ", kModelFormat));

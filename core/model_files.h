@@ -7,7 +7,9 @@
 //   index.hnsw   the HNSW index over the rows (core/hnsw_index.h), whose ids
 //                are row numbers;
 //   MANIFEST     records.ModelManifest: version, parameters, YᵀY, and the
-//                checksums of vectors.bin and labels.pb. Written last.
+//                checksums of vectors.bin and labels.pb; then a u64
+//                checksum (core/checksum.h) of the manifest's bytes. Written
+//                last.
 // vectors.bin (host byte order, x86-64): magic "RECDVECS", u32 format (1),
 // u32 dim, u64 count, u64 reserved (0); then per row a u32 length and the id
 // bytes; then count*dim floats.

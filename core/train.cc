@@ -90,7 +90,11 @@ absl::StatusOr<TrainedModel> TrainModel(
   std::unordered_map<std::string, uint32_t> row_of_label;
   std::vector<double> sums;
   std::vector<double> counts;
+  // Only labels carried by a trained item enter the map: a label with
+  // nothing to average would give its items a zero vector (NaN when
+  // label_shrinkage is 0).
   for (uint32_t i = 0; i < num_items; ++i) {
+    if (!trained[i]) continue;
     for (const auto& l : set.item_labels()[i]) {
       auto [it, added] = row_of_label.try_emplace(l, static_cast<uint32_t>(counts.size()));
       if (added) {
@@ -98,7 +102,6 @@ absl::StatusOr<TrainedModel> TrainModel(
         counts.push_back(0);
         sums.resize(sums.size() + dim, 0.0);
       }
-      if (!trained[i]) continue;
       counts[it->second] += 1;
       const float* y = als->item_factors.data() + static_cast<size_t>(i) * dim;
       for (int d = 0; d < dim; ++d) sums[static_cast<size_t>(it->second) * dim + d] += y[d];

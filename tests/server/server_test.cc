@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <random>
 #include <regex>
@@ -17,9 +18,13 @@
 #include <gtest/gtest.h>
 
 #include "core/engine.h"
+#include "core/model_files.h"
+#include "core/train.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "recd/v1/recd.grpc.pb.h"
 #include "server/server.h"
+#include "tests/core/planted_model.h"
+#include "tests/test_util.h"
 
 namespace recd::server {
 namespace {
@@ -551,6 +556,129 @@ TEST_F(ServerTest, HealthServiceReportsServing) {
     grpc::health::v1::HealthCheckResponse resp;
     ASSERT_TRUE(health_->Check(&ctx, req, &resp).ok()) << service;
     EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+}
+
+// ---- Admin: model load ----------------------------------------------------
+
+// Trains the planted model (clusters A and B, items "a0".."b9") and writes
+// it to <parent>/<version>; returns the directory ("" on failure).
+std::string WritePlantedSnapshot(const fs::path& parent,
+                                 const std::map<std::string, double>& weights) {
+  core::TrainingSet set(weights);
+  core::test::PlantedOptions po;
+  po.clusters = 2;
+  core::test::AddPlanted(po, &set);
+  auto model = core::TrainModel(set, core::test::PlantedTrainOptions(kDim));
+  EXPECT_TRUE(model.ok()) << model.status();
+  if (!model.ok()) return "";
+  fs::create_directories(parent);
+  const std::string dir = (parent / model->data.manifest.version()).string();
+  const absl::Status st = core::WriteModelSnapshot(&model->data, *model->index, dir);
+  EXPECT_TRUE(st.ok()) << st;
+  return st.ok() ? dir : "";
+}
+
+TEST_F(ServerTest, AdminLoadModelRejectsAnEmptyPathNamingIt) {
+  auto admin = recd::v1::Admin::NewStub(
+      grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  recd::v1::LoadModelRequest req;
+  recd::v1::LoadModelResponse resp;
+  const grpc::Status s = admin->LoadModel(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("path"), std::string::npos) << s.error_message();
+  EXPECT_EQ(engine_->model_version(), core::kCatalogModelVersion);
+}
+
+TEST_F(ServerTest, AdminLoadModelOfAMissingPathIsNotFound) {
+  auto admin = recd::v1::Admin::NewStub(
+      grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  recd::v1::LoadModelRequest req;
+  req.set_path((dir_ / "no-such-model").string());
+  recd::v1::LoadModelResponse resp;
+  const grpc::Status s = admin->LoadModel(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_NE(s.error_message().find("no-such-model"), std::string::npos) << s.error_message();
+  EXPECT_EQ(engine_->model_version(), core::kCatalogModelVersion);
+}
+
+TEST_F(ServerTest, AdminLoadModelSwapsInATrainedModel) {
+  auto admin = recd::v1::Admin::NewStub(
+      grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials()));
+  std::vector<Item> items;
+  for (int c = 0; c < 2; ++c) {
+    for (int i = 0; i < 10; ++i) {
+      items.push_back(MakeItem(core::test::PlantedItem(c, i), core::test::PlantedCategory(c),
+                               c == 0 ? 1.f : -1.f));
+    }
+  }
+  ASSERT_TRUE(Upsert(std::vector<Item>(items.begin(), items.begin() + 10)).ok());
+  ASSERT_TRUE(Upsert(std::vector<Item>(items.begin() + 10, items.end())).ok());
+  // In the catalog, not in the model: gets a vector from the label map.
+  ASSERT_TRUE(Upsert({MakeItem("a-new", "A", 1.f)}).ok());
+  {
+    grpc::ClientContext ctx;
+    recd::v1::ModelInfo info;
+    ASSERT_TRUE(admin->GetModel(&ctx, recd::v1::GetModelRequest(), &info).ok());
+    EXPECT_EQ(info.version(), "catalog");
+    EXPECT_FALSE(info.trained());
+  }
+
+  recd::testing::TempDir out("recd-admin-snapshots");
+  const std::string snap = WritePlantedSnapshot(out.path(), options_.event_weights);
+  ASSERT_FALSE(snap.empty());
+  const std::string version = fs::path(snap).filename().string();
+  recd::v1::LoadModelRequest req;
+  req.set_path(snap);
+  recd::v1::LoadModelResponse resp;
+  {
+    grpc::ClientContext ctx;
+    const grpc::Status s = admin->LoadModel(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(resp.version(), version);
+  EXPECT_EQ(resp.items(), 20u);
+  EXPECT_EQ(resp.cold_items(), 1u);
+  EXPECT_GE(resp.gate_recall(), core::Engine::kModelGateRecall);
+  EXPECT_GT(resp.seconds(), 0);
+  EXPECT_FALSE(resp.already_loaded());
+  {
+    grpc::ClientContext ctx;
+    recd::v1::ModelInfo info;
+    ASSERT_TRUE(admin->GetModel(&ctx, recd::v1::GetModelRequest(), &info).ok());
+    EXPECT_EQ(info.version(), version);
+    EXPECT_TRUE(info.trained());
+    EXPECT_EQ(info.vectors(), 21u);
+  }
+  recd::v1::TrackResponse tr;
+  ASSERT_TRUE(Track({MakeEvent("erin", "a0", "view"), MakeEvent("erin", "a1", "view")}, &tr).ok());
+  ASSERT_TRUE(engine_->WaitFolded(tr.last_sequence(), 10));
+  auto r = RecommendFor("erin", 5);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  ASSERT_FALSE(r.pages.empty());
+  EXPECT_EQ(r.pages.front().model_version(), version);
+  EXPECT_FALSE(r.ids().empty());
+
+  // The same snapshot again: nothing changes.
+  {
+    grpc::ClientContext ctx;
+    recd::v1::LoadModelResponse again;
+    ASSERT_TRUE(admin->LoadModel(&ctx, req, &again).ok());
+    EXPECT_TRUE(again.already_loaded());
+    EXPECT_EQ(again.version(), version);
+  }
+  // A restart serves the same model.
+  Restart();
+  admin = recd::v1::Admin::NewStub(
+      grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext ctx;
+    recd::v1::ModelInfo info;
+    ASSERT_TRUE(admin->GetModel(&ctx, recd::v1::GetModelRequest(), &info).ok());
+    EXPECT_EQ(info.version(), version);
+    EXPECT_TRUE(info.trained());
   }
 }
 
