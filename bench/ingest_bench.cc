@@ -46,6 +46,7 @@ struct IngestFlags {
   double lag_duration = 10;
   double probe_interval_ms = 50;
   std::string durability = "fsync";
+  int64_t max_fold_lag_events = 0;
   double fold_timeout = 120;
 };
 
@@ -195,6 +196,9 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
   flags.Add("lag-duration", &f.lag_duration, "seconds of the lag phase");
   flags.Add("probe-interval-ms", &f.probe_interval_ms, "client lag probe period");
   flags.Add("durability", &f.durability, "storage.durability: fsync | process");
+  flags.Add("max-fold-lag-events", &f.max_fold_lag_events,
+            "ingest.max_fold_lag_events of the server (0: its default); raise it to measure "
+            "the commit path without fold-in backpressure");
   flags.Add("fold-timeout", &f.fold_timeout, "seconds to wait for the fold-in to catch up");
   if (auto st = flags.Parse(args); !st.ok()) return st;
   if (flags.help_requested()) {
@@ -251,6 +255,10 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
     yaml = Sprintf("demo: {enabled: false}\nmodel: {dimension: %d}\n", f.dim);
   }
   yaml += "storage: {durability: " + f.durability + "}\n";
+  if (f.max_fold_lag_events > 0) {
+    yaml += Sprintf("ingest: {max_fold_lag_events: %lld}\n",
+                    static_cast<long long>(f.max_fold_lag_events));
+  }
   if (auto st = WriteTextFile(config, yaml); !st.ok()) return st;
   ServeSpec spec;
   spec.config_path = config;
@@ -369,6 +377,7 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
   params.Set("items", f.items).Set("users", f.users).Set("concurrent_calls", f.streams);
   params.Set("generated_catalog", f.catalog);
   params.Set("duration_seconds", f.duration).Set("durability", f.durability);
+  params.Set("max_fold_lag_events", f.max_fold_lag_events);
   out.Set("params", std::move(params));
   out.Set("throughput", std::move(rows));
   Json lag = Json::Object();
