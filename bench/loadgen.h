@@ -107,7 +107,7 @@ class LoadGenerator {
 // Name of a gRPC status code ("RESOURCE_EXHAUSTED").
 std::string CodeName(int code);
 
-// Throughput and latency figures of one run as JSON; `label` names it.
+// Throughput, latency and error figures of one run as JSON.
 Json ToJson(const LoadResult& r);
 
 }  // namespace recd::bench
