@@ -86,9 +86,10 @@ std::vector<RecommendResponse> ToPages(const core::RecommendResult& result, int 
 // Streams precomputed pages (or finishes at once with an error).
 class PagesReactor : public grpc::ServerWriteReactor<RecommendResponse> {
  public:
-  PagesReactor(Metrics* metrics, Method method, std::vector<RecommendResponse> pages,
-               grpc::Status error)
-      : timer_(metrics, method), pages_(std::move(pages)) {
+  // `timer` started when the call arrived, so the latency covers the
+  // ranking as well as the streaming.
+  PagesReactor(CallTimer timer, std::vector<RecommendResponse> pages, grpc::Status error)
+      : timer_(timer), pages_(std::move(pages)) {
     if (!error.ok()) {
       status_ = error;
       Finish(error);
@@ -239,21 +240,23 @@ class UpsertReactor : public CollectingReactor<UpsertItemsRequest, UpsertItemsRe
 
 grpc::ServerWriteReactor<RecommendResponse>* RecommenderService::Recommend(
     grpc::CallbackServerContext* ctx, const RecommendRequest* request) {
+  CallTimer timer(metrics_, Method::kRecommend);
   auto query = core::ConvertRecommendRequest(*request, engine_->options(), NowUs());
-  if (!query.ok()) return new PagesReactor(metrics_, Method::kRecommend, {}, ToGrpcStatus(query.status()));
+  if (!query.ok()) return new PagesReactor(timer, {}, ToGrpcStatus(query.status()));
   auto result = engine_->Recommend(*query);
-  if (!result.ok()) return new PagesReactor(metrics_, Method::kRecommend, {}, ToGrpcStatus(result.status()));
-  return new PagesReactor(metrics_, Method::kRecommend, ToPages(*result, query->page_size),
+  if (!result.ok()) return new PagesReactor(timer, {}, ToGrpcStatus(result.status()));
+  return new PagesReactor(timer, ToPages(*result, query->page_size),
                           grpc::Status::OK);
 }
 
 grpc::ServerWriteReactor<RecommendResponse>* RecommenderService::RelatedItems(
     grpc::CallbackServerContext* ctx, const recd::v1::RelatedItemsRequest* request) {
+  CallTimer timer(metrics_, Method::kRelatedItems);
   auto query = core::ConvertRelatedRequest(*request, engine_->options(), NowUs());
-  if (!query.ok()) return new PagesReactor(metrics_, Method::kRelatedItems, {}, ToGrpcStatus(query.status()));
+  if (!query.ok()) return new PagesReactor(timer, {}, ToGrpcStatus(query.status()));
   auto result = engine_->Related(*query, request->item_id());
-  if (!result.ok()) return new PagesReactor(metrics_, Method::kRelatedItems, {}, ToGrpcStatus(result.status()));
-  return new PagesReactor(metrics_, Method::kRelatedItems, ToPages(*result, query->page_size),
+  if (!result.ok()) return new PagesReactor(timer, {}, ToGrpcStatus(result.status()));
+  return new PagesReactor(timer, ToPages(*result, query->page_size),
                           grpc::Status::OK);
 }
 
