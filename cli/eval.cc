@@ -17,7 +17,6 @@
 #include "cli/inputs.h"
 #include "cli/progress.h"
 #include "cli/train.h"
-#include "config/config.h"
 #include "core/engine.h"
 #include "core/sources.h"
 #include "eval/ground_truth.h"
@@ -25,7 +24,6 @@
 #include "eval/popularity.h"
 #include "eval/report.h"
 #include "eval/split.h"
-#include "server/options_from_config.h"
 #include "spdlog/spdlog.h"
 
 namespace recd::cli {
@@ -388,15 +386,12 @@ int RunEval(const std::vector<std::string>& args) {
   const bool tune = tune_flag == "true";
   const int max_k = *std::max_element(ks.begin(), ks.end());
   const int primary_k = std::find(ks.begin(), ks.end(), 10) != ks.end() ? 10 : max_k;
-  auto train_options = TrainOptionsFromFlags(flags);
+  auto config = EngineOptionsFromFlags(flags);
+  if (!config.ok()) return fail(config.status());
+  core::EngineOptions eo = *config;
+  auto train_options = TrainOptionsFromFlags(flags, eo);
   if (!train_options.ok()) return fail(train_options.status());
   train_options->source = flags.Get("dataset");
-
-  auto config = flags.Get("config").empty()
-                    ? absl::StatusOr<recd::v1::config::Config>(config::DefaultConfig())
-                    : config::LoadFile(flags.Get("config"));
-  if (!config.ok()) return fail(config.status());
-  core::EngineOptions eo = server::EngineOptionsFromConfig(*config);
 
   std::map<std::string, double> weights = DefaultWeights(spec->format);
   if (weights.empty()) weights = eo.event_weights;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "core/catalog.h"
 #include "recd/v1/recd.pb.h"
 #include "recd/v1/records.pb.h"
 #include "storage/store.h"
@@ -79,10 +80,7 @@ absl::Status AddDataDir(const std::string& data_dir, core::TrainingSet* set) {
       bad = absl::DataLossError("items CF: cannot parse " + std::string(key));
       return false;
     }
-    std::vector<std::string> labels;
-    for (const auto& c : item.categories()) labels.push_back("c:" + c);
-    for (const auto& t : item.tags()) labels.push_back("t:" + t);
-    set->SetItemLabels(item.id(), std::move(labels));
+    set->SetItemLabels(item.id(), core::LabelKeys(item.categories(), item.tags()));
     return true;
   });
   if (!st.ok()) return st;
@@ -101,10 +99,7 @@ absl::Status AddDataDir(const std::string& data_dir, core::TrainingSet* set) {
 void AddDataset(const eval::Dataset& dataset, const std::vector<size_t>* indices,
                 core::TrainingSet* set) {
   for (const auto& item : dataset.items) {
-    std::vector<std::string> labels;
-    for (const auto& c : item.categories) labels.push_back("c:" + c);
-    for (const auto& t : item.tags) labels.push_back("t:" + t);
-    set->SetItemLabels(item.id, std::move(labels));
+    set->SetItemLabels(item.id, core::LabelKeys(item.categories, item.tags));
   }
   auto add = [&](const eval::EventRow& e) {
     set->AddEvent(e.user.empty() ? e.session : e.user, e.item, e.type, e.ts_us);

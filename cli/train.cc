@@ -23,14 +23,6 @@ events, builds the HNSW index, and writes a model snapshot directory
 <out>/<version>. With --load, asks a running server to swap it in.
 )";
 
-absl::StatusOr<core::EngineOptions> EngineOptionsFrom(const Flags& flags) {
-  auto config = flags.Get("config").empty() ? absl::StatusOr<recd::v1::config::Config>(
-                                                  config::DefaultConfig())
-                                            : config::LoadFile(flags.Get("config"));
-  if (!config.ok()) return config.status();
-  return server::EngineOptionsFromConfig(*config);
-}
-
 absl::Status LoadInto(const std::string& address, const std::string& dir) {
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto stub = recd::v1::Admin::NewStub(channel);
@@ -53,6 +45,14 @@ absl::Status LoadInto(const std::string& address, const std::string& dir) {
 
 }  // namespace
 
+absl::StatusOr<core::EngineOptions> EngineOptionsFromFlags(const Flags& flags) {
+  auto config = flags.Get("config").empty() ? absl::StatusOr<recd::v1::config::Config>(
+                                                  config::DefaultConfig())
+                                            : config::LoadFile(flags.Get("config"));
+  if (!config.ok()) return config.status();
+  return server::EngineOptionsFromConfig(*config);
+}
+
 void AddTrainFlags(Flags* flags) {
   flags->Add("config", "", "YAML config for defaults (model.*, event_types)");
   flags->Add("factors", "", "vector length [config model.dimension]");
@@ -68,9 +68,9 @@ void AddTrainFlags(Flags* flags) {
   flags->AddList("weight", "event-type weight TYPE=W (0 drops the type); overrides the defaults");
 }
 
-absl::StatusOr<core::TrainOptions> TrainOptionsFromFlags(const Flags& flags) {
-  auto eo = EngineOptionsFrom(flags);
-  if (!eo.ok()) return eo.status();
+absl::StatusOr<core::TrainOptions> TrainOptionsFromFlags(const Flags& flags,
+                                                         const core::EngineOptions& config) {
+  const core::EngineOptions* eo = &config;
   core::TrainOptions t;
   t.als.factors = eo->dimension;
   t.als.alpha = eo->als_alpha;
@@ -147,10 +147,10 @@ int RunTrain(const std::vector<std::string>& args) {
     std::cerr << "recd train: --out is required\n" << kUsage;
     return 2;
   }
-  auto options = TrainOptionsFromFlags(flags);
-  if (!options.ok()) return fail(options.status());
-  auto engine_options = EngineOptionsFrom(flags);
+  auto engine_options = EngineOptionsFromFlags(flags);
   if (!engine_options.ok()) return fail(engine_options.status());
+  auto options = TrainOptionsFromFlags(flags, *engine_options);
+  if (!options.ok()) return fail(options.status());
 
   std::map<std::string, double> weights = engine_options->event_weights;
   std::unique_ptr<core::TrainingSet> set;

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "cli/flags.h"
+#include "core/options.h"
 #include "core/train.h"
 
 namespace recd::cli {
@@ -20,9 +21,14 @@ int RunTrain(const std::vector<std::string>& args);
 // --weight, --config, --hnsw-m, --hnsw-ef-construction, --seed).
 void AddTrainFlags(Flags* flags);
 
-// Training options from those flags over the config's defaults (model.*).
-// INVALID_ARGUMENT naming the flag or config field.
-[[nodiscard]] absl::StatusOr<core::TrainOptions> TrainOptionsFromFlags(const Flags& flags);
+// Engine options from --config (built-in defaults without it). Errors name
+// the config field.
+[[nodiscard]] absl::StatusOr<core::EngineOptions> EngineOptionsFromFlags(const Flags& flags);
+
+// Training options from those flags over the config's defaults (model.* of
+// `config`). INVALID_ARGUMENT naming the flag.
+[[nodiscard]] absl::StatusOr<core::TrainOptions> TrainOptionsFromFlags(
+    const Flags& flags, const core::EngineOptions& config);
 
 // Trains with a progress bar per stage.
 [[nodiscard]] absl::StatusOr<core::TrainedModel> TrainWithProgress(

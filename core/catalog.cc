@@ -102,4 +102,12 @@ std::optional<uint32_t> Catalog::Reader::Label(std::string_view label) const {
   return it->second;
 }
 
+std::vector<std::string> LabelKeys(const Catalog::Reader& r, const ItemRow& row) {
+  std::vector<std::string> keys;
+  keys.reserve(row.categories.size() + row.tags.size());
+  for (uint32_t c : row.categories) keys.push_back("c:" + r.LabelName(c));
+  for (uint32_t t : row.tags) keys.push_back("t:" + r.LabelName(t));
+  return keys;
+}
+
 }  // namespace recd::core

@@ -97,4 +97,17 @@ class Catalog {
   size_t live_ = 0;
 };
 
+// Label keys of an item as the content index, the affinities and the model's
+// label map name them: "c:<category>" for each category, then "t:<tag>".
+template <typename Categories, typename Tags>
+std::vector<std::string> LabelKeys(const Categories& categories, const Tags& tags) {
+  std::vector<std::string> keys;
+  for (const auto& c : categories) keys.push_back("c:" + std::string(c));
+  for (const auto& t : tags) keys.push_back("t:" + std::string(t));
+  return keys;
+}
+
+// The same for a catalog row (its interned labels), under reader `r`.
+std::vector<std::string> LabelKeys(const Catalog::Reader& r, const ItemRow& row);
+
 }  // namespace recd::core

@@ -60,20 +60,8 @@ ItemInfo InfoOf(const Item& item) {
   return info;
 }
 
-// Content index keys of an item: "c:<category>", "t:<tag>".
 std::vector<std::string> ContentKeys(const Item& item) {
-  std::vector<std::string> keys;
-  for (const auto& c : item.categories()) keys.push_back("c:" + c);
-  for (const auto& t : item.tags()) keys.push_back("t:" + t);
-  return keys;
-}
-
-// Label-map keys of a catalog row: "c:<category>", "t:<tag>".
-std::vector<std::string> RowLabels(const Catalog::Reader& r, const ItemRow& row) {
-  std::vector<std::string> labels;
-  for (uint32_t c : row.categories) labels.push_back("c:" + r.LabelName(c));
-  for (uint32_t t : row.tags) labels.push_back("t:" + r.LabelName(t));
-  return labels;
+  return LabelKeys(item.categories(), item.tags());
 }
 
 std::string ModelsDir(const std::string& data_dir) { return data_dir + "/models"; }
@@ -267,42 +255,46 @@ absl::Status Engine::TrackAsync(std::vector<StoredEvent> events, Ingestor::Event
 }
 
 void Engine::ApplyUpsert(const Item& item, LiveModel& model, bool loading) {
-  uint32_t dense = catalog_.Upsert(InfoOf(item));
-  if (loading && model.trained && model.vectors->Has(dense)) {
-    // At start-up an item the snapshot covers (trained or given its
-    // label-map vector at training) keeps that vector: recomputing would
-    // push every label-map row into the fresh tier and force a full rebuild.
-    content_->Add(dense, item.has_created_at() ? TsUs(item.created_at()) : 0, ContentKeys(item));
-    return;
-  }
-  // A catalog model takes the item's own vector; a trained model keeps its
-  // trained vector and gives other items one from the label map (the
-  // item's own vector is from another space and is not used).
-  std::vector<float> cold;
+  const uint32_t dense = catalog_.Upsert(InfoOf(item));
+  const std::vector<std::string> keys = ContentKeys(item);
+  content_->Add(dense, item.has_created_at() ? TsUs(item.created_at()) : 0, keys);
+
+  // A catalog model takes the item's own vector. A trained model keeps the
+  // vectors of its snapshot and gives other items one from its label map
+  // (the item's own vector is from another space and is not used).
+  std::vector<float> buf;
   const float* v = nullptr;
   if (!model.trained) {
     if (item.vector_size() == options_.dimension) v = item.vector().data();
-  } else if (!model.IsTrainedItem(dense) &&
-             LabelMapVector(model.labels, model.row_of_label, ContentKeys(item), &cold)) {
-    v = cold.data();
-  }
-  if (model.trained && model.IsTrainedItem(dense) && model.removed_trained.erase(dense) > 0) {
-    // Deleted, now back: its trained vector returns to the index.
-    cold.resize(model.dim());
-    if (model.vectors->Get(dense, cold.data())) v = cold.data();
+  } else if (model.IsTrainedItem(dense)) {
+    // Its trained vector stays; one deleted earlier returns to the index.
+    if (model.removed_trained.erase(dense) == 0) return;
+    buf.resize(model.dim());
+    if (model.vectors->Get(dense, buf.data())) UpsertIndex(model, item.id(), dense, buf.data());
+    return;
+  } else if (loading && model.vectors->Has(dense)) {
+    // At start-up a label-map row of the snapshot keeps its vector:
+    // recomputing would push every such row into the fresh tier and force a
+    // full rebuild.
+    return;
+  } else if (LabelMapVector(model.labels, model.row_of_label, keys, &buf)) {
+    v = buf.data();
   }
   if (v != nullptr) {
     model.vectors->Set(dense, v);
-    // Validated finite and of the right dimension, so this fails only when
-    // the fresh tier is exhausted; the item is then served without ANN.
-    if (auto st = model.index->Upsert(dense, v); !st.ok()) {
-      spdlog::error("vector of {}: {}", item.id(), st.ToString());
-    }
-  } else if (!model.IsTrainedItem(dense)) {
+    UpsertIndex(model, item.id(), dense, v);
+  } else {
     model.vectors->Clear(dense);
     model.index->Remove(dense);
   }
-  content_->Add(dense, item.has_created_at() ? TsUs(item.created_at()) : 0, ContentKeys(item));
+}
+
+void Engine::UpsertIndex(LiveModel& model, const std::string& id, uint32_t dense, const float* v) {
+  // Validated finite and of the right dimension, so this fails only when
+  // the fresh tier is exhausted; the item is then served without ANN.
+  if (auto st = model.index->Upsert(dense, v); !st.ok()) {
+    spdlog::error("vector of {}: {}", id, st.ToString());
+  }
 }
 
 absl::Status Engine::UpsertItemsAsync(std::vector<Item> items, CountDone done) {
@@ -577,7 +569,7 @@ uint64_t Engine::ReconcileModel(LiveModel& model) {
         const ItemRow& row = r.Row(d);
         if (!row.alive || model.vectors->Get(d, v.data())) continue;
         std::vector<float> out;
-        if (LabelMapVector(model.labels, model.row_of_label, RowLabels(r, row), &out)) {
+        if (LabelMapVector(model.labels, model.row_of_label, LabelKeys(r, row), &out)) {
           cold.emplace_back(d, std::move(out));
         }
       }

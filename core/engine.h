@@ -148,6 +148,7 @@ class Engine {
   absl::Status Load();
   // Commit thread (or Load, with loading = true).
   void ApplyUpsert(const recd::v1::Item& item, LiveModel& model, bool loading = false);
+  void UpsertIndex(LiveModel& model, const std::string& id, uint32_t dense, const float* v);
   // Reads, verifies and gates the snapshot at `dir` into a model ready to
   // swap in (no catalog item reconciled yet). Any thread.
   absl::StatusOr<std::shared_ptr<LiveModel>> PrepareModel(const std::string& dir,

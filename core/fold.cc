@@ -237,12 +237,9 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
 
         FoldItem(e, weight, o.max_user_items, state.get());
         (*state->mutable_type_counts())[e.type()] += 1;
-        labels.clear();
         {
           Catalog::Reader r(*deps_.catalog);
-          const ItemRow& row = r.Row(dense);
-          for (uint32_t c : row.categories) labels.push_back("c:" + r.LabelName(c));
-          for (uint32_t tg : row.tags) labels.push_back("t:" + r.LabelName(tg));
+          labels = LabelKeys(r, r.Row(dense));
         }
         FoldAffinities(labels, weight, t, o, state.get());
         state->set_folded_seq(e.seq());
@@ -286,18 +283,12 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     stats.set_clock_us(deps_.popularity->clock_us());
     batch.Put(storage::Cf::kItemStats, id, stats.SerializeAsString());
   }
-  for (uint32_t item : deps_.covisit->TakeChanged()) {
-    auto it = changed_items.find(item);
-    std::string id;
-    if (it != changed_items.end()) {
-      id = it->second;
-    } else {
-      Catalog::Reader r(*deps_.catalog);
-      id = r.Id(item);
-    }
+  {
     Catalog::Reader r(*deps_.catalog);
-    batch.Put(storage::Cf::kCovisit, id,
-              deps_.covisit->EncodeRow(item, [&](uint32_t d) { return r.Id(d); }));
+    for (uint32_t item : deps_.covisit->TakeChanged()) {
+      batch.Put(storage::Cf::kCovisit, r.Id(item),
+                deps_.covisit->EncodeRow(item, [&](uint32_t d) { return r.Id(d); }));
+    }
   }
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(last));
   // Derived state is replayable from the log: no fsync needed.
