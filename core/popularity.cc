@@ -6,6 +6,15 @@
 
 namespace recd::core {
 
+namespace {
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+// The trending pool keeps this many lists' worth of candidates, so items
+// that fall out of the published list can come back without a scan.
+constexpr size_t kPoolLists = 4;
+constexpr auto kRescanInterval = std::chrono::seconds(10);
+constexpr size_t kMaxChanged = size_t{1} << 20;
+}  // namespace
+
 Popularity::Popularity(double short_half_life_seconds, double long_half_life_seconds,
                        double prior, int top_size)
     : short_(short_half_life_seconds, 0),
@@ -14,14 +23,20 @@ Popularity::Popularity(double short_half_life_seconds, double long_half_life_sec
       long_h_us_(long_half_life_seconds * 1e6),
       prior_(prior),
       top_size_(top_size),
-      trending_top_(std::make_shared<const Trending::TopList>()),
-      relative_(std::make_shared<const std::vector<float>>()) {}
+      best_long_(kNegInf),
+      trending_top_(std::make_shared<const Trending::TopList>()) {}
 
 void Popularity::Add(uint32_t item, double weight, int64_t t_us) {
   short_.Add(item, weight, t_us);
   long_.Add(item, weight, t_us);
   latest_us_ = std::max(latest_us_, t_us);
   dirty_ = true;
+  if (rescan_) return;
+  changed_.push_back(item);
+  if (changed_.size() > kMaxChanged) {
+    rescan_ = true;
+    changed_.clear();
+  }
 }
 
 void Popularity::Set(uint32_t item, double log2_short, double log2_long, int64_t t_us) {
@@ -29,36 +44,72 @@ void Popularity::Set(uint32_t item, double log2_short, double log2_long, int64_t
   long_.Set(item, log2_long);
   latest_us_ = std::max(latest_us_, t_us);
   dirty_ = true;
+  rescan_ = true;
+  changed_.clear();
+}
+
+float Popularity::Relative(uint32_t item) const {
+  const double ll = long_.Get(item);
+  if (ll == kNegInf) return 0.f;
+  return static_cast<float>(std::exp2(ll - best_long_.load(std::memory_order_relaxed)));
 }
 
 void Popularity::Publish() {
   if (!dirty_) return;
   dirty_ = false;
   long_.Publish();
-  const double now = static_cast<double>(latest_us_);
-  auto top = std::make_shared<Trending::TopList>();
-  auto relative = std::make_shared<std::vector<float>>();
-  double best_long = -std::numeric_limits<double>::infinity();
   const auto& popular = *long_.Top();
-  if (!popular.empty()) best_long = popular.front().log2_score;
-  for (uint32_t i = 0; i < short_.size(); ++i) {
+  if (!popular.empty()) best_long_.store(popular.front().log2_score, std::memory_order_relaxed);
+
+  const double now = static_cast<double>(latest_us_);
+  auto ratio_of = [&](uint32_t i) {
     const double ls = short_.Get(i), ll = long_.Get(i);
-    relative->push_back(std::isinf(ll) ? 0.f : static_cast<float>(std::exp2(ll - best_long)));
-    if (std::isinf(ls)) continue;
+    if (ls == kNegInf) return kNegInf;
     // Decayed values at `now`: 2^(L - now/h).
     const double s = std::exp2(ls - now / short_h_us_);
-    const double l = std::isinf(ll) ? 0.0 : std::exp2(ll - now / long_h_us_);
+    const double l = ll == kNegInf ? 0.0 : std::exp2(ll - now / long_h_us_);
     const double ratio = s / (l + prior_);
-    if (ratio > 0) top->push_back({i, std::log2(ratio)});
-  }
-  auto by_score = [](const TrendingEntry& a, const TrendingEntry& b) {
-    return a.log2_score > b.log2_score;
+    return ratio > 0 ? std::log2(ratio) : kNegInf;
   };
-  size_t n = std::min<size_t>(top->size(), top_size_);
-  std::partial_sort(top->begin(), top->begin() + n, top->end(), by_score);
-  top->resize(n);
+  const auto wall = std::chrono::steady_clock::now();
+  if (latest_us_ - scanned_clock_us_ > short_h_us_ / 16 || wall - scanned_at_ > kRescanInterval ||
+      changed_.size() > short_.size() / 4) {
+    rescan_ = true;
+  }
+  Trending::TopList cands;
+  if (rescan_) {
+    for (uint32_t i = 0; i < short_.size(); ++i) {
+      const double v = ratio_of(i);
+      if (v != kNegInf) cands.push_back({i, v});
+    }
+    scanned_clock_us_ = latest_us_;
+    scanned_at_ = wall;
+    rescan_ = false;
+  } else {
+    std::sort(changed_.begin(), changed_.end());
+    changed_.erase(std::unique(changed_.begin(), changed_.end()), changed_.end());
+    cands.reserve(pool_.size() + changed_.size());
+    for (const auto& e : pool_) {
+      if (std::binary_search(changed_.begin(), changed_.end(), e.item)) continue;
+      const double v = ratio_of(e.item);
+      if (v != kNegInf) cands.push_back({e.item, v});
+    }
+    for (uint32_t i : changed_) {
+      const double v = ratio_of(i);
+      if (v != kNegInf) cands.push_back({i, v});
+    }
+  }
+  changed_.clear();
+  auto by_score = [](const TrendingEntry& a, const TrendingEntry& b) {
+    return a.log2_score > b.log2_score || (a.log2_score == b.log2_score && a.item < b.item);
+  };
+  const size_t keep = std::min(cands.size(), kPoolLists * top_size_);
+  std::partial_sort(cands.begin(), cands.begin() + keep, cands.end(), by_score);
+  cands.resize(keep);
+  pool_ = std::move(cands);
+  auto top = std::make_shared<Trending::TopList>(
+      pool_.begin(), pool_.begin() + std::min<size_t>(pool_.size(), top_size_));
   std::atomic_store(&trending_top_, std::shared_ptr<const Trending::TopList>(std::move(top)));
-  std::atomic_store(&relative_, std::shared_ptr<const std::vector<float>>(std::move(relative)));
 }
 
 }  // namespace recd::core

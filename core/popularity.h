@@ -6,11 +6,19 @@
 // The trending ratio is evaluated at the latest event time folded (never the
 // wall clock), so a replay of the log gives the same lists.
 //
+// Publishing is incremental, so the fold-in can publish after every batch
+// at a million items: the popular list is exact (see Trending); the trending
+// list rescores its previous pool plus the items changed since, and scans
+// every item only after a Set, once the event clock has moved by a sixteenth
+// of the short half-life, or every kRescanInterval — a ratio of two decays
+// can reorder items that had no events, slowly.
+//
 // Thread safety: Add/Set/Publish from one writer (the fold-in worker);
-// PopularTop/TrendingTop/PopularityOf from any thread.
+// PopularTop/TrendingTop/Relative from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -31,7 +39,7 @@ class Popularity {
   double Log2Long(uint32_t item) const { return long_.Get(item); }
   // Latest event time added or restored (us).
   int64_t clock_us() const { return latest_us_; }
-  // Republishes both lists if anything changed. O(items).
+  // Republishes both lists if anything changed.
   void Publish();
 
   // Best first; TrendingEntry.log2_score holds log2 of the list's score.
@@ -39,12 +47,9 @@ class Popularity {
   std::shared_ptr<const Trending::TopList> TrendingTop() const {
     return std::atomic_load(&trending_top_);
   }
-  // Long-term popularity of each item (by dense id) relative to the most
-  // popular one, in [0, 1]; items past the end have none. Take it once per
-  // request.
-  std::shared_ptr<const std::vector<float>> Relative() const {
-    return std::atomic_load(&relative_);
-  }
+  // Long-term popularity of an item relative to the most popular one at
+  // the last Publish, in [0, 1] (0 without events). Any thread.
+  float Relative(uint32_t item) const;
 
  private:
   Trending short_;
@@ -53,9 +58,13 @@ class Popularity {
   int top_size_;
   int64_t latest_us_ = 0;
   bool dirty_ = false;
+  bool rescan_ = true;                // a Set happened, or nothing scanned yet
+  std::vector<uint32_t> changed_;     // Added since the last Publish (may repeat)
+  Trending::TopList pool_;            // the last trending candidates, best first
+  int64_t scanned_clock_us_ = 0;      // event clock at the last full scan
+  std::chrono::steady_clock::time_point scanned_at_;
+  std::atomic<double> best_long_;     // log2 of the most popular item's score
   std::shared_ptr<const Trending::TopList> trending_top_;
-  // Per-item relative popularity published for readers (writer replaces it).
-  std::shared_ptr<const std::vector<float>> relative_;
 };
 
 }  // namespace recd::core

@@ -160,7 +160,7 @@ class Pool {
 
 // Blends normalised source scores and features; returns best first.
 std::vector<RankedCandidate> Blend(Pool& pool, const SurfaceOptions& surface,
-                                   const Catalog::Reader& r, const std::vector<float>& pop,
+                                   const Catalog::Reader& r, const Popularity& pop,
                                    int64_t now_us,
                                    std::unordered_map<uint32_t, std::vector<Contribution>>* why) {
   // Per-source normaliser: raw / max over this request's candidates (every
@@ -200,8 +200,8 @@ std::vector<RankedCandidate> Blend(Pool& pool, const SurfaceOptions& surface,
         reasons.push_back({"freshness", v, "new"});
       }
     }
-    if (surface.popularity_weight > 0 && id < pop.size() && pop[id] > 0) {
-      const float v = static_cast<float>(surface.popularity_weight) * pop[id];
+    if (surface.popularity_weight > 0) {
+      const float v = static_cast<float>(surface.popularity_weight) * pop.Relative(id);
       if (v > 1e-4f) {
         score += v;
         reasons.push_back({"popularity", v, "popular overall"});
@@ -326,7 +326,6 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     BlendSessionIntent(*state, *d_.catalog, vectors, o,
                        static_cast<float>(surface.session_intent), &uvec);
   }
-  auto pop = d_.popularity->Relative();
   auto trending = d_.popularity->TrendingTop();
   auto popular = d_.popularity->PopularTop();
 
@@ -432,7 +431,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   AddFallback(pool, static_cast<size_t>(q.k), r, *d_.content, eligible);
 
   std::unordered_map<uint32_t, std::vector<Contribution>> why;
-  auto blended = Blend(pool, surface, r, *pop, q.now_us, &why);
+  auto blended = Blend(pool, surface, r, *d_.popularity, q.now_us, &why);
   Slate slate = Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, vectors, why);
   slate.model_version = model->version;
 
@@ -481,7 +480,6 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
     if (!s.ok()) return s.status();
     state = *s;
   }
-  auto pop = d_.popularity->Relative();
   Catalog::Reader r(*d_.catalog);
   auto anchor = r.Find(item_id);
   if (!anchor || !r.Row(*anchor).alive) {
@@ -523,7 +521,7 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
     for (uint32_t t : row.tags) add_label(t, true);
   }
   std::unordered_map<uint32_t, std::vector<Contribution>> why;
-  auto blended = Blend(pool, surface, r, *pop, q.now_us, &why);
+  auto blended = Blend(pool, surface, r, *d_.popularity, q.now_us, &why);
   Slate slate = Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, vectors, why);
   slate.model_version = model->version;
   return slate;

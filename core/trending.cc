@@ -7,6 +7,7 @@
 namespace recd::core {
 namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+constexpr size_t kMaxChanged = size_t{1} << 20;
 // log2(2^a + 2^b) without overflow.
 double Log2AddExp2(double a, double b) {
   if (a == kNegInf) return b;
@@ -19,38 +20,56 @@ double Log2AddExp2(double a, double b) {
 Trending::Trending(double half_life_seconds, int top_size)
     : half_life_us_(half_life_seconds * 1e6),
       top_size_(top_size),
+      log2_(kNegInf),
       top_(std::make_shared<const TopList>()) {}
 
 void Trending::Add(uint32_t item, double weight, int64_t t_us) {
-  if (item >= log2_.size()) log2_.resize(item + 1, kNegInf);
   // t0 = the Unix epoch; log2 keeps the magnitude finite.
   double term = std::log2(weight) + static_cast<double>(t_us) / half_life_us_;
-  log2_[item] = Log2AddExp2(log2_[item], term);
-  dirty_ = true;
+  log2_.Set(item, Log2AddExp2(log2_.Get(item), term));
+  if (top_size_ == 0 || rescan_) return;  // no list, or a scan is due anyway
+  changed_.push_back(item);
+  if (changed_.size() > kMaxChanged) {  // bounded: a scan costs no more
+    rescan_ = true;
+    changed_.clear();
+  }
 }
 
 void Trending::Set(uint32_t item, double log2_score) {
-  if (item >= log2_.size()) log2_.resize(item + 1, kNegInf);
-  log2_[item] = log2_score;
-  dirty_ = true;
+  log2_.Set(item, log2_score);
+  rescan_ = true;
 }
 
-double Trending::Get(uint32_t item) const { return item < log2_.size() ? log2_[item] : kNegInf; }
-
 void Trending::Publish() {
-  if (!dirty_) return;
-  dirty_ = false;
+  if (!rescan_ && changed_.empty()) return;
   auto top = std::make_shared<TopList>();
-  top->reserve(log2_.size());
-  for (uint32_t i = 0; i < log2_.size(); ++i) {
-    if (log2_[i] != kNegInf) top->push_back({i, log2_[i]});
+  if (rescan_ || changed_.size() > log2_.size() / 4) {  // a scan is as cheap
+    top->reserve(log2_.size());
+    for (uint32_t i = 0; i < log2_.size(); ++i) {
+      const double v = log2_.Get(i);
+      if (v != kNegInf) top->push_back({i, v});
+    }
+  } else {
+    // Scores only grow between Sets, so nothing outside the old list and
+    // the changed items can enter the new one.
+    std::sort(changed_.begin(), changed_.end());
+    changed_.erase(std::unique(changed_.begin(), changed_.end()), changed_.end());
+    const auto old = Top();
+    top->reserve(old->size() + changed_.size());
+    for (const auto& e : *old) {
+      if (!std::binary_search(changed_.begin(), changed_.end(), e.item)) top->push_back(e);
+    }
+    for (uint32_t i : changed_) top->push_back({i, log2_.Get(i)});
   }
+  rescan_ = false;
+  changed_.clear();
   auto by_score = [](const TrendingEntry& a, const TrendingEntry& b) {
-    return a.log2_score > b.log2_score;
+    return a.log2_score > b.log2_score || (a.log2_score == b.log2_score && a.item < b.item);
   };
   size_t n = std::min<size_t>(top->size(), top_size_);
   std::partial_sort(top->begin(), top->begin() + n, top->end(), by_score);
   top->resize(n);
+  top->shrink_to_fit();
   std::atomic_store(&top_, std::shared_ptr<const TopList>(std::move(top)));
 }
 

@@ -3,14 +3,20 @@
 // overflows. Ordering by S_i equals ordering by the decayed value at any
 // time, so the published top list stays right between events.
 //
-// Thread safety: Add/Publish from one writer thread (the fold-in worker);
-// Top() from any thread (it returns an immutable snapshot).
+// Publishing is incremental: a forward-decayed sum only grows, so the new top
+// list is the best of the old list and the items changed since; only a Set
+// (restart), which may lower a value, forces a scan of every item.
+//
+// Thread safety: Add/Set/Publish from one writer thread (the fold-in worker);
+// Get/Top from any thread (Top returns an immutable snapshot).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "core/atomic_array.h"
 
 namespace recd::core {
 
@@ -28,11 +34,12 @@ class Trending {
   void Add(uint32_t item, double weight, int64_t t_us);
   // Sets a stored value (restart).
   void Set(uint32_t item, double log2_score);
-  double Get(uint32_t item) const;
+  // Any thread.
+  double Get(uint32_t item) const { return log2_.Get(item); }
   // Items with a slot (max dense id seen + 1).
   size_t size() const { return log2_.size(); }
-  // Recomputes and publishes the top list if anything changed since the
-  // last call. O(items); the writer rate-limits it.
+  // Publishes the top list if anything changed since the last call:
+  // O((top_size + changed) log) after Adds, O(items) after a Set.
   void Publish();
 
   using TopList = std::vector<TrendingEntry>;  // best first
@@ -41,8 +48,9 @@ class Trending {
  private:
   double half_life_us_;
   int top_size_;
-  bool dirty_ = false;
-  std::vector<double> log2_;  // per dense id; -inf when no events
+  AtomicDoubleArray log2_;         // per dense id; -inf when no events
+  std::vector<uint32_t> changed_;  // Added since the last Publish (may repeat)
+  bool rescan_ = false;            // a Set happened: scan every item
   std::shared_ptr<const TopList> top_;
 };
 

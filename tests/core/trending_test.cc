@@ -3,8 +3,12 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
+#include <thread>
+#include <algorithm>
 #include <vector>
 
+#include "core/popularity.h"
 #include "gtest/gtest.h"
 
 namespace recd::core {
@@ -160,6 +164,90 @@ TEST(TrendingTest, SetRestoresAStoredScore) {
   v.Set(0, w.Get(0));
   v.Add(0, 1.0, kToday);
   EXPECT_NEAR(v.Get(0), u.Get(0), 1e-9);
+}
+
+// The incremental publish must give the list a scan of every item gives:
+// many rounds of random Adds (a hot set and a long tail) between Publishes,
+// with a Set in the middle that lowers a leader.
+TEST(TrendingTest, IncrementalPublishMatchesAFullScan) {
+  std::mt19937 rng(7);
+  Trending t(3600, 20);
+  std::vector<double> brute(2000, -std::numeric_limits<double>::infinity());
+  auto expect_same = [&] {
+    std::vector<std::pair<double, uint32_t>> all;
+    for (uint32_t i = 0; i < brute.size(); ++i) {
+      if (!std::isinf(brute[i])) all.push_back({-t.Get(i), i});
+    }
+    std::sort(all.begin(), all.end());
+    all.resize(std::min<size_t>(all.size(), 20));
+    std::vector<uint32_t> want;
+    for (auto& [neg, i] : all) want.push_back(i);
+    EXPECT_EQ(TopIds(t), want);
+  };
+  for (int round = 0; round < 50; ++round) {
+    SCOPED_TRACE(round);
+    for (int k = 0; k < 40; ++k) {
+      const uint32_t item = rng() % 4 == 0 ? rng() % 30 : rng() % brute.size();
+      t.Add(item, 1.0 + rng() % 5, kToday + round * kHourUs / 4);
+      brute[item] = t.Get(item);
+    }
+    if (round == 25) {
+      const uint32_t leader = TopIds(t).front();
+      t.Set(leader, t.Get(leader) - 50);  // a restore may lower a score
+      brute[leader] = t.Get(leader);
+    }
+    t.Publish();
+    expect_same();
+  }
+}
+
+// Readers call Get while the writer grows the array.
+TEST(TrendingTest, GetIsSafeWhileTheWriterGrows) {
+  Trending t(3600, 10);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done.load()) {
+      for (uint32_t i = 0; i < 300000; i += 997) {
+        const double v = t.Get(i);
+        ASSERT_TRUE(std::isinf(v) || v > 0);
+      }
+    }
+  });
+  for (uint32_t i = 0; i < 300000; ++i) t.Add(i, 1.0, kToday);
+  done = true;
+  reader.join();
+  EXPECT_EQ(t.size(), 300000u);
+}
+
+// The trending list of Popularity, published incrementally after each batch,
+// equals the list of a twin that saw the same events in one batch (which
+// scans every item on its first publish).
+TEST(PopularityTest, IncrementalTrendingMatchesAFreshScan) {
+  std::mt19937 rng(11);
+  Popularity inc(3600, 30 * 86400, 5, 25);
+  std::vector<std::tuple<uint32_t, double, int64_t>> events;
+  for (int batch = 0; batch < 40; ++batch) {
+    for (int k = 0; k < 30; ++k) {
+      // A steady heavy set (popular, not trending) and bursts on others.
+      const uint32_t item = k % 3 == 0 ? rng() % 10 : 10 + (batch * 7 + rng() % 15) % 3000;
+      const int64_t t = kToday + batch * 60LL * 1000000;  // a minute per batch
+      const double w = 1.0 + rng() % 3;
+      inc.Add(item, w, t);
+      events.emplace_back(item, w, t);
+    }
+    inc.Publish();
+    Popularity fresh(3600, 30 * 86400, 5, 25);
+    for (auto& [item, w, t] : events) fresh.Add(item, w, t);
+    fresh.Publish();
+    SCOPED_TRACE(batch);
+    ASSERT_EQ(inc.TrendingTop()->size(), fresh.TrendingTop()->size());
+    for (size_t i = 0; i < fresh.TrendingTop()->size(); ++i) {
+      EXPECT_EQ((*inc.TrendingTop())[i].item, (*fresh.TrendingTop())[i].item) << i;
+    }
+    ASSERT_FALSE(inc.PopularTop()->empty());
+    EXPECT_FLOAT_EQ(inc.Relative(inc.PopularTop()->front().item), 1.f);
+    EXPECT_EQ(inc.Relative(999999), 0.f);
+  }
 }
 
 }  // namespace
