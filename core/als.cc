@@ -374,6 +374,60 @@ bool FoldInUser(const float* yty, int dim, const std::vector<const float*>& item
   return true;
 }
 
+bool FoldInUserFrom(const float* yty, int dim, const std::vector<const float*>& item_vectors,
+                    const std::vector<float>& weights, const AlsParams& p, const float* start,
+                    std::vector<float>* out) {
+  if (yty == nullptr || out == nullptr || start == nullptr || dim < 1 ||
+      item_vectors.size() != weights.size() || item_vectors.empty()) {
+    return FoldInUser(yty, dim, item_vectors, weights, p, out);
+  }
+  if (!(p.alpha >= 0) || !std::isfinite(p.alpha) || !(p.lambda >= 0) || !std::isfinite(p.lambda)) {
+    return false;
+  }
+  const Eigen::Index n = static_cast<Eigen::Index>(item_vectors.size());
+  Eigen::MatrixXd y(dim, n);
+  Eigen::VectorXd cm1(n);
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(dim);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const float w = weights[i];
+    if (item_vectors[i] == nullptr || !std::isfinite(w)) return false;
+    y.col(i) = Eigen::Map<const Eigen::VectorXf>(item_vectors[i], dim).cast<double>();
+    cm1(i) = p.alpha * std::fabs(static_cast<double>(w));
+    if (w >= 0) b += (1.0 + cm1(i)) * y.col(i);
+  }
+  const Eigen::MatrixXd g = Eigen::Map<const RowMatrixF>(yty, dim, dim).cast<double>();
+  // A v = (YᵀY + lambda I) v + Σ (c_i - 1) y_i (y_i · v).
+  auto apply = [&](const Eigen::VectorXd& v) -> Eigen::VectorXd {
+    Eigen::VectorXd t = cm1.cwiseProduct(y.transpose() * v);
+    return g * v + p.lambda * v + y * t;
+  };
+  Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXf>(start, dim).cast<double>();
+  if (!x.allFinite()) return FoldInUser(yty, dim, item_vectors, weights, p, out);
+  const double tol2 = 1e-10 * b.squaredNorm();
+  Eigen::VectorXd r = b - apply(x);
+  double rs = r.squaredNorm();
+  Eigen::VectorXd d = r;
+  const int max_steps = std::max(2, dim / 2);
+  int step = 0;
+  for (; rs > tol2 && step < max_steps; ++step) {
+    const Eigen::VectorXd ad = apply(d);
+    const double dad = d.dot(ad);
+    if (!(dad > 0)) break;  // not positive definite along d: let LLT decide
+    const double a = rs / dad;
+    x += a * d;
+    r -= a * ad;
+    const double rs_next = r.squaredNorm();
+    d = r + (rs_next / rs) * d;
+    rs = rs_next;
+  }
+  if (!(rs <= tol2) || !x.allFinite()) {
+    return FoldInUser(yty, dim, item_vectors, weights, p, out);
+  }
+  out->resize(dim);
+  Eigen::Map<Eigen::VectorXf>(out->data(), dim) = x.cast<float>();
+  return true;
+}
+
 absl::StatusOr<AlsModel> TrainAls(
     const std::vector<Interaction>& interactions, uint32_t num_users, uint32_t num_items,
     const AlsParams& p, const std::function<void(int iteration, double seconds)>& progress) {

@@ -76,6 +76,17 @@ void GramianAddRow(float* yty, int dim, const float* v, float sign);
                               const std::vector<float>& weights, const AlsParams& p,
                               std::vector<float>* out);
 
+// The same solution as FoldInUser, reached by conjugate gradient from `start`
+// (dim floats, e.g. the user's vector before the latest events): each step
+// costs O(dim² + items·dim) instead of the rank update and factorisation, so
+// a warm start a few events away converges in a handful of steps. Stops when
+// the residual |b - Ax| <= 1e-5 |b|; if that takes more than dim/2 steps it
+// finishes with FoldInUser. Same contract and failures as FoldInUser.
+[[nodiscard]] bool FoldInUserFrom(const float* yty, int dim,
+                                  const std::vector<const float*>& item_vectors,
+                                  const std::vector<float>& weights, const AlsParams& p,
+                                  const float* start, std::vector<float>* out);
+
 // One observed event aggregate. Several entries for the same (user, item)
 // pair are summed.
 struct Interaction {

@@ -11,14 +11,25 @@ uint32_t Catalog::InternLabel(const std::string& s) {
   return it->second;
 }
 
+std::optional<uint32_t> Catalog::FindLocked(std::string_view id) const {
+  auto it = dense_.find(id);
+  if (it == dense_.end()) return std::nullopt;
+  return *it;
+}
+
+uint32_t Catalog::InternLocked(std::string_view id) {
+  if (auto d = FindLocked(id)) return *d;
+  const auto dense = static_cast<uint32_t>(ids_.size());
+  ids_.emplace_back(id);
+  rows_.emplace_back();
+  dense_.insert(dense);  // hashes ids_[dense]
+  return dense;
+}
+
 uint32_t Catalog::Upsert(const ItemInfo& info) {
   std::unique_lock lock(mu_);
-  auto [it, inserted] = dense_.try_emplace(info.id, static_cast<uint32_t>(ids_.size()));
-  if (inserted) {
-    ids_.push_back(info.id);
-    rows_.emplace_back();
-  }
-  ItemRow& row = rows_[it->second];
+  const uint32_t dense = InternLocked(info.id);
+  ItemRow& row = rows_[dense];
   if (!row.alive) ++live_;
   row.alive = true;
   row.created_at_us = info.created_at_us;
@@ -31,7 +42,6 @@ uint32_t Catalog::Upsert(const ItemInfo& info) {
   for (const auto& t : info.tags) row.tags.push_back(InternLabel(t));
   std::sort(row.categories.begin(), row.categories.end());
   std::sort(row.tags.begin(), row.tags.end());
-  const uint32_t dense = it->second;
   // Series: leave the old one, join the new one.
   if (row.series != ItemRow::kNoSeries) {
     auto& members = series_[row.series];
@@ -52,25 +62,19 @@ uint32_t Catalog::Upsert(const ItemInfo& info) {
 uint32_t Catalog::Intern(std::string_view id) {
   {
     std::shared_lock lock(mu_);
-    auto it = dense_.find(std::string(id));
-    if (it != dense_.end()) return it->second;
+    if (auto d = FindLocked(id)) return *d;
   }
   std::unique_lock lock(mu_);
-  auto [it, inserted] = dense_.try_emplace(std::string(id), static_cast<uint32_t>(ids_.size()));
-  if (inserted) {
-    ids_.emplace_back(id);
-    rows_.emplace_back();
-  }
-  return it->second;
+  return InternLocked(id);
 }
 
 std::optional<uint32_t> Catalog::Remove(std::string_view id) {
   std::unique_lock lock(mu_);
-  auto it = dense_.find(std::string(id));
-  if (it == dense_.end() || !rows_[it->second].alive) return std::nullopt;
-  rows_[it->second].alive = false;
+  auto d = FindLocked(id);
+  if (!d || !rows_[*d].alive) return std::nullopt;
+  rows_[*d].alive = false;
   --live_;
-  return it->second;
+  return d;
 }
 
 size_t Catalog::size() const {
@@ -79,9 +83,7 @@ size_t Catalog::size() const {
 }
 
 std::optional<uint32_t> Catalog::Reader::Find(std::string_view id) const {
-  auto it = c_.dense_.find(std::string(id));
-  if (it == c_.dense_.end()) return std::nullopt;
-  return it->second;
+  return c_.FindLocked(id);
 }
 
 std::optional<uint32_t> Catalog::Reader::NextInSeries(uint32_t dense) const {

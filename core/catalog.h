@@ -17,6 +17,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+
 namespace recd::core {
 
 struct ItemRow {
@@ -49,6 +52,10 @@ struct ItemInfo {
 
 class Catalog {
  public:
+  Catalog() = default;
+  Catalog(const Catalog&) = delete;  // dense_ points into ids_
+  Catalog& operator=(const Catalog&) = delete;
+
   // Inserts or replaces; returns the dense id.
   uint32_t Upsert(const ItemInfo& info);
   // Dense id of id, creating a deleted (not recommendable) row when the id
@@ -85,9 +92,31 @@ class Catalog {
  private:
   uint32_t InternLabel(const std::string& s);  // REQUIRES: mu_ held exclusively
 
+  // The id -> dense id index stores dense ids only and hashes through ids_,
+  // so each id is kept once (it was a key and an element before).
+  struct IdHash {
+    using is_transparent = void;
+    const std::vector<std::string>* ids;
+    size_t operator()(uint32_t d) const { return (*this)(std::string_view((*ids)[d])); }
+    size_t operator()(std::string_view s) const { return absl::Hash<std::string_view>()(s); }
+  };
+  struct IdEq {
+    using is_transparent = void;
+    const std::vector<std::string>* ids;
+    std::string_view Of(uint32_t d) const { return (*ids)[d]; }
+    static std::string_view Of(std::string_view s) { return s; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return Of(a) == Of(b); }
+  };
+  // Dense id of `id` if interned. REQUIRES: mu_ held.
+  std::optional<uint32_t> FindLocked(std::string_view id) const;
+  // Dense id of `id`, adding a (not alive) row if new. REQUIRES: mu_ held
+  // exclusively.
+  uint32_t InternLocked(std::string_view id);
+
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, uint32_t> dense_;
   std::vector<std::string> ids_;
+  absl::flat_hash_set<uint32_t, IdHash, IdEq> dense_{0, IdHash{&ids_}, IdEq{&ids_}};
   std::vector<ItemRow> rows_;
   std::unordered_map<std::string, uint32_t> labels_;
   std::vector<std::string> label_names_;

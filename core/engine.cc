@@ -1,5 +1,7 @@
 #include "core/engine.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -655,6 +657,7 @@ absl::Status Engine::LoadModelAsync(std::string dir, ModelDone done) {
   if (loader_.joinable()) loader_.join();  // the previous load, finished
   loading_ = true;
   loader_ = std::thread([this, dir = std::move(dir), done = std::move(done)]() mutable {
+    pthread_setname_np(pthread_self(), "recd-loader");
     const auto start = std::chrono::steady_clock::now();
     auto finish = [this, done](absl::StatusOr<ModelLoadResult> r) {
       {

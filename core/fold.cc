@@ -1,5 +1,7 @@
 #include "core/fold.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -111,7 +113,13 @@ bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveM
   p.factors = dim;
   p.alpha = model.als_alpha;
   p.lambda = model.als_lambda;
-  return FoldInUser(vectors.Gramian()->data(), dim, rows, weights, p, out);
+  const auto yty = vectors.Gramian();
+  // The vector folded before the latest events is a warm start for the
+  // conjugate-gradient solve, a few steps from the new solution.
+  if (state.vector_model() == model.version && state.vector_size() == dim) {
+    return FoldInUserFrom(yty->data(), dim, rows, weights, p, state.vector().data(), out);
+  }
+  return FoldInUser(yty->data(), dim, rows, weights, p, out);
 }
 
 FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, FoldStats* stats)
@@ -124,7 +132,10 @@ FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, FoldStats* s
   if (last.ok() && last->has_value() && (*last)->size() == 8) {
     target_ = storage::DecodeU64(**last);
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "recd-fold");
+    Run();
+  });
 }
 
 FoldWorker::~FoldWorker() { Stop(); }
@@ -223,8 +234,13 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
           state->clear_session();
         }
         recent.clear();
-        for (const auto& s : state->session()) {
-          recent.push_back({deps_.catalog->Intern(s.item_id()), s.weight(), s.t_us()});
+        {
+          // Ring items were interned when they were folded.
+          Catalog::Reader r(*deps_.catalog);
+          for (const auto& s : state->session()) {
+            if (auto d = r.Find(s.item_id())) recent.push_back({*d, s.weight(), s.t_us()});
+          }
+          labels = LabelKeys(r, r.Row(dense));
         }
         deps_.covisit->Observe(dense, weight, t, recent);
         auto* ring = state->add_session();
@@ -237,10 +253,6 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
 
         FoldItem(e, weight, o.max_user_items, state.get());
         (*state->mutable_type_counts())[e.type()] += 1;
-        {
-          Catalog::Reader r(*deps_.catalog);
-          labels = LabelKeys(r, r.Row(dense));
-        }
         FoldAffinities(labels, weight, t, o, state.get());
         state->set_folded_seq(e.seq());
 

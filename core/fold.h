@@ -102,8 +102,9 @@ class FoldWorker {
   std::thread thread_;
 };
 
-// Solves the user vector of `state` against `model` (implicit-ALS fold-in
-// with the model's alpha and lambda). False when none of the user's items
+// Solves the user vector of `state` against `model` (implicit-ALS fold-in,
+// warm-started from the state's own vector when it was solved against the
+// same model version; with the model's alpha and lambda). False when none of the user's items
 // has a vector. Any thread.
 bool SolveUserVector(const recd::v1::records::UserState& state, const Catalog& catalog,
                      const LiveModel& model, std::vector<float>* out);

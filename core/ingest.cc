@@ -1,5 +1,7 @@
 #include "core/ingest.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <string>
 #include <unordered_set>
@@ -24,7 +26,10 @@ Ingestor::Ingestor(storage::Store* store, IngestOptions options, OnCommit on_com
   if (raw.ok() && raw->has_value() && (*raw)->size() == 8) {
     last_seq_.store(storage::DecodeU64(**raw));
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "recd-commit");
+    Run();
+  });
 }
 
 Ingestor::~Ingestor() { Stop(); }

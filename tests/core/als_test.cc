@@ -96,6 +96,49 @@ TEST(FoldInUser, MatchesDenseSolveOfTheFormula) {
   }
 }
 
+// The conjugate-gradient path gives FoldInUser's answer from a warm start
+// (the solution before one more event), from a cold one (zero) and from a
+// poor one (random), on both sides of the exact fallback.
+TEST(FoldInUserFrom, ReachesTheExactSolutionFromAnyStart) {
+  const int dim = 64;
+  const size_t num_items = 400;
+  const std::vector<float> items = RandomRows(num_items, dim, 3, 0.3f);
+  const std::vector<float> yty = Gramian(items.data(), num_items, dim);
+  std::vector<uint32_t> ids;
+  std::vector<float> weights;
+  for (uint32_t i = 0; i < 40; ++i) {
+    ids.push_back(i * 7 % num_items);
+    weights.push_back(i == 3 ? -1.0f : 1.0f + i % 3);
+  }
+  AlsParams p;
+  p.alpha = 10;
+  p.lambda = 1;
+  std::vector<float> before;
+  ASSERT_TRUE(FoldInUser(yty.data(), dim, RowPointers(items, dim, ids), weights, p, &before));
+  ids.push_back(399);  // one more event
+  weights.push_back(2.0f);
+  weights[5] += 1.0f;  // and a repeat
+  std::vector<float> exact;
+  ASSERT_TRUE(FoldInUser(yty.data(), dim, RowPointers(items, dim, ids), weights, p, &exact));
+  const Eigen::VectorXd want = Eigen::Map<const Eigen::VectorXf>(exact.data(), dim).cast<double>();
+  const std::vector<float> zero(dim, 0.f), noise = RandomRows(1, dim, 9, 1.0f);
+  const std::vector<const std::vector<float>*> starts = {&before, &zero, &noise};
+  for (const std::vector<float>* start : starts) {
+    std::vector<float> x;
+    ASSERT_TRUE(FoldInUserFrom(yty.data(), dim, RowPointers(items, dim, ids), weights, p,
+                               start->data(), &x));
+    EXPECT_LT(RelativeError(x, want), 1e-4);
+  }
+  // A non-finite start falls back to the exact solve; malformed input fails.
+  std::vector<float> bad(dim, NAN), x;
+  ASSERT_TRUE(FoldInUserFrom(yty.data(), dim, RowPointers(items, dim, ids), weights, p,
+                             bad.data(), &x));
+  EXPECT_LT(RelativeError(x, want), 1e-4);
+  weights.back() = NAN;
+  EXPECT_FALSE(FoldInUserFrom(yty.data(), dim, RowPointers(items, dim, ids), weights, p,
+                              before.data(), &x));
+}
+
 TEST(FoldInUser, UserWithoutItemsGetsZero) {
   const std::vector<float> items = RandomRows(20, 4, 1);
   const std::vector<float> yty = Gramian(items.data(), 20, 4);
