@@ -6,6 +6,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <Eigen/Core>
+
 #include "absl/strings/str_cat.h"
 
 namespace recd::core {
@@ -111,9 +113,8 @@ absl::StatusOr<std::vector<RankedCandidate>> MmrRerank(std::span<const RankedCan
     const float* b = unit.data() + best * dim;
     for (size_t i = 0; i < n; ++i) {
       if (max_sim[i] == kPicked) continue;
-      const float* a = unit.data() + i * dim;
-      float dot = 0.0f;
-      for (size_t d = 0; d < dim; ++d) dot += a[d] * b[d];
+      const float dot = Eigen::Map<const Eigen::VectorXf>(unit.data() + i * dim, dim)
+                            .dot(Eigen::Map<const Eigen::VectorXf>(b, dim));
       max_sim[i] = first ? dot : std::max(max_sim[i], static_cast<double>(dot));
     }
   }

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "core/diversity.h"
 #include "core/explore.h"
 #include "core/fold.h"
@@ -122,7 +124,7 @@ class Eligibility {
   const Catalog::Reader& r_;
   int64_t now_us_;
   int64_t max_age_us_ = 0;
-  std::unordered_set<uint32_t> excluded_, seen_;
+  absl::flat_hash_set<uint32_t> excluded_, seen_;
   bool include_any_ = false;
   std::vector<uint32_t> include_, exclude_;
 };
@@ -135,12 +137,15 @@ struct Candidate {
 // Collects candidates from the sources, then blends them.
 class Pool {
  public:
-  Pool(const SurfaceOptions& surface, size_t want) : surface_(surface), want_(want) {}
-
-  double Weight(Source s) const {
-    auto it = surface_.source_weights.find(std::string(SourceName(s)));
-    return it == surface_.source_weights.end() ? 0.0 : it->second;
+  Pool(const SurfaceOptions& surface, size_t want) : want_(want) {
+    for (int s = 0; s < kNumSources; ++s) {
+      auto it = surface.source_weights.find(std::string(SourceName(static_cast<Source>(s))));
+      weights_[s] = it == surface.source_weights.end() ? 0.0 : it->second;
+    }
+    cands_.reserve(want * 4);
   }
+
+  double Weight(Source s) const { return weights_[static_cast<int>(s)]; }
   // Adds raw > 0 evidence from source s (accumulating for the same item).
   void Add(Source s, uint32_t item, float raw, const char* detail) {
     auto& c = cands_[item];
@@ -150,74 +155,104 @@ class Pool {
   bool Has(uint32_t item) const { return cands_.count(item) > 0; }
   size_t size() const { return cands_.size(); }
   size_t want() const { return want_; }
-  std::unordered_map<uint32_t, Candidate>& cands() { return cands_; }
+  const absl::flat_hash_map<uint32_t, Candidate>& cands() const { return cands_; }
 
  private:
-  const SurfaceOptions& surface_;
+  std::array<double, kNumSources> weights_;
   size_t want_;
-  std::unordered_map<uint32_t, Candidate> cands_;
+  absl::flat_hash_map<uint32_t, Candidate> cands_;
 };
 
-// Blends normalised source scores and features; returns best first.
-std::vector<RankedCandidate> Blend(Pool& pool, const SurfaceOptions& surface,
-                                   const Catalog::Reader& r, const Popularity& pop,
-                                   int64_t now_us,
-                                   std::unordered_map<uint32_t, std::vector<Contribution>>* why) {
-  // Per-source normaliser: raw / max over this request's candidates (every
-  // raw score is > 0; for ann, items orthogonal or opposite to the user's
-  // vector bring no evidence and are not candidates at all). A min-max
-  // normalisation would hand the weakest retrieved item half the weight
-  // however unrelated it is, and crowd out content-only newcomers.
-  std::array<float, kNumSources> hi;
-  hi.fill(0.f);
-  for (auto& [id, c] : pool.cands()) {
-    for (int s = 0; s < kNumSources; ++s) {
-      if (c.detail[s] != nullptr) hi[s] = std::max(hi[s], c.raw[s]);
+// Blends normalised source scores and features. Rank scores every candidate
+// without allocating; Explain builds the reasons of the few items shown.
+class Blender {
+ public:
+  Blender(const Pool& pool, const SurfaceOptions& surface, const Catalog::Reader& r,
+          const Popularity& pop, int64_t now_us)
+      : pool_(pool), surface_(surface), r_(r), pop_(pop), now_us_(now_us) {
+    // Per-source normaliser: raw / max over this request's candidates (every
+    // raw score is > 0; for ann, items orthogonal or opposite to the user's
+    // vector bring no evidence and are not candidates at all). A min-max
+    // normalisation would hand the weakest retrieved item half the weight
+    // however unrelated it is, and crowd out content-only newcomers.
+    hi_.fill(0.f);
+    for (const auto& [id, c] : pool.cands()) {
+      for (int s = 0; s < kNumSources; ++s) {
+        if (c.detail[s] != nullptr) hi_[s] = std::max(hi_[s], c.raw[s]);
+      }
     }
   }
-  std::vector<RankedCandidate> out;
-  out.reserve(pool.size());
-  const double fresh_h_us = surface.freshness_half_life_seconds * 1e6;
-  for (auto& [id, c] : pool.cands()) {
-    float score = 0;
+
+  // Best first, ties by dense id.
+  std::vector<RankedCandidate> Rank() const {
+    std::vector<RankedCandidate> out;
+    out.reserve(pool_.size());
+    Parts parts;
+    for (const auto& [id, c] : pool_.cands()) {
+      const int n = PartsOf(id, c, &parts);
+      if (n == 0) continue;
+      float score = 0;
+      for (int i = 0; i < n; ++i) score += parts[i].value;
+      out.push_back({id, score});
+    }
+    std::sort(out.begin(), out.end(), [](const RankedCandidate& a, const RankedCandidate& b) {
+      return a.score != b.score ? a.score > b.score : a.item < b.item;
+    });
+    return out;
+  }
+
+  // What made up the score of `id`, largest first.
+  std::vector<Contribution> Explain(uint32_t id) const {
     std::vector<Contribution> reasons;
+    auto it = pool_.cands().find(id);
+    if (it == pool_.cands().end()) return reasons;
+    Parts parts;
+    const int n = PartsOf(id, it->second, &parts);
+    for (int i = 0; i < n; ++i) reasons.push_back({parts[i].source, parts[i].value, parts[i].detail});
+    std::stable_sort(reasons.begin(), reasons.end(),
+                     [](const auto& a, const auto& b) { return a.value > b.value; });
+    return reasons;
+  }
+
+ private:
+  struct Part {
+    const char* source;
+    float value;
+    const char* detail;
+  };
+  using Parts = std::array<Part, kNumSources + 2>;
+
+  int PartsOf(uint32_t id, const Candidate& c, Parts* out) const {
+    int n = 0;
     for (int s = 0; s < kNumSources; ++s) {
       if (c.detail[s] == nullptr) continue;
       const Source src = static_cast<Source>(s);
-      const float norm = hi[s] > 0 ? c.raw[s] / hi[s] : 0.f;
-      const float w = src == Source::kFresh ? kFallbackWeight : static_cast<float>(pool.Weight(src));
+      const float norm = hi_[s] > 0 ? c.raw[s] / hi_[s] : 0.f;
+      const float w =
+          src == Source::kFresh ? kFallbackWeight : static_cast<float>(pool_.Weight(src));
       const float v = w * norm;
-      if (v <= 0) continue;
-      score += v;
-      reasons.push_back({std::string(SourceName(src)), v, c.detail[s]});
+      if (v > 0) (*out)[n++] = {SourceName(src).data(), v, c.detail[s]};
     }
-    const ItemRow& row = r.Row(id);
-    if (surface.freshness_weight > 0) {
-      const double age = std::max<int64_t>(0, now_us - row.created_at_us);
-      const float v = static_cast<float>(surface.freshness_weight * std::exp2(-age / fresh_h_us));
-      if (v > 1e-4f) {
-        score += v;
-        reasons.push_back({"freshness", v, "new"});
-      }
+    if (surface_.freshness_weight > 0) {
+      const double fresh_h_us = surface_.freshness_half_life_seconds * 1e6;
+      const double age = std::max<int64_t>(0, now_us_ - r_.Row(id).created_at_us);
+      const float v = static_cast<float>(surface_.freshness_weight * std::exp2(-age / fresh_h_us));
+      if (v > 1e-4f) (*out)[n++] = {"freshness", v, "new"};
     }
-    if (surface.popularity_weight > 0) {
-      const float v = static_cast<float>(surface.popularity_weight) * pop.Relative(id);
-      if (v > 1e-4f) {
-        score += v;
-        reasons.push_back({"popularity", v, "popular overall"});
-      }
+    if (surface_.popularity_weight > 0) {
+      const float v = static_cast<float>(surface_.popularity_weight) * pop_.Relative(id);
+      if (v > 1e-4f) (*out)[n++] = {"popularity", v, "popular overall"};
     }
-    if (reasons.empty()) continue;
-    std::sort(reasons.begin(), reasons.end(),
-              [](const auto& a, const auto& b) { return a.value > b.value; });
-    out.push_back({id, score});
-    (*why)[id] = std::move(reasons);
+    return n;
   }
-  std::sort(out.begin(), out.end(), [](const RankedCandidate& a, const RankedCandidate& b) {
-    return a.score != b.score ? a.score > b.score : a.item < b.item;
-  });
-  return out;
-}
+
+  const Pool& pool_;
+  const SurfaceOptions& surface_;
+  const Catalog::Reader& r_;
+  const Popularity& pop_;
+  const int64_t now_us_;
+  std::array<float, kNumSources> hi_;
+};
 
 // Adds up to pool.want() eligible items from a best-first list.
 template <typename List, typename ItemOf, typename ScoreOf>
@@ -254,9 +289,9 @@ void AddFallback(Pool& pool, size_t k, const Catalog::Reader& r, const ContentIn
 }
 
 // Runs the diversity stage and turns the result into ranked items.
-Slate Finish(std::vector<RankedCandidate> blended, size_t k, const SurfaceOptions& surface,
-             const Catalog::Reader& r, const ItemVectors& vectors,
-             std::unordered_map<uint32_t, std::vector<Contribution>>& why) {
+Slate Finish(const Blender& blender, size_t k, const SurfaceOptions& surface,
+             const Catalog::Reader& r, const ItemVectors& vectors) {
+  std::vector<RankedCandidate> blended = blender.Rank();
   // MMR costs O(k * n * dim): it sees the best k * kDiversityPool. A category
   // cap is a single greedy pass and sees every candidate.
   if (surface.diversity != DiversityMode::kCategoryCap && blended.size() > k * kDiversityPool) {
@@ -283,7 +318,7 @@ Slate Finish(std::vector<RankedCandidate> blended, size_t k, const SurfaceOption
     RankedItem item;
     item.item_id = r.Id(c.item);
     item.score = c.score;
-    item.reasons = std::move(why[c.item]);
+    item.reasons = blender.Explain(c.item);
     for (const auto& reason : item.reasons) {
       if (auto s = SourceFromName(reason.source)) {
         item.source = *s;
@@ -430,9 +465,8 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   }
   AddFallback(pool, static_cast<size_t>(q.k), r, *d_.content, eligible);
 
-  std::unordered_map<uint32_t, std::vector<Contribution>> why;
-  auto blended = Blend(pool, surface, r, *d_.popularity, q.now_us, &why);
-  Slate slate = Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, vectors, why);
+  const Blender blender(pool, surface, r, *d_.popularity, q.now_us);
+  Slate slate = Finish(blender, static_cast<size_t>(q.k), surface, r, vectors);
   slate.model_version = model->version;
 
   // Exploration, last: may replace slots with eligible newest items.
@@ -520,9 +554,8 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
     for (uint32_t c : row.categories) add_label(c, false);
     for (uint32_t t : row.tags) add_label(t, true);
   }
-  std::unordered_map<uint32_t, std::vector<Contribution>> why;
-  auto blended = Blend(pool, surface, r, *d_.popularity, q.now_us, &why);
-  Slate slate = Finish(std::move(blended), static_cast<size_t>(q.k), surface, r, vectors, why);
+  const Blender blender(pool, surface, r, *d_.popularity, q.now_us);
+  Slate slate = Finish(blender, static_cast<size_t>(q.k), surface, r, vectors);
   slate.model_version = model->version;
   return slate;
 }
