@@ -121,6 +121,14 @@ absl::Status Engine::Load() {
   slates_ = std::make_unique<SlateCache>(o.slate_cache_entries);
   impressions_ = std::make_unique<ImpressionBuffer>(o.impression_buffer);
 
+  // Seconds per start-up phase, logged at the end.
+  auto t0 = std::chrono::steady_clock::now();
+  auto lap = [&t0] {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - t0).count();
+    t0 = now;
+    return s;
+  };
   // The model: the current trained snapshot if there is one, else the
   // catalog's own vectors.
   std::string current;
@@ -130,7 +138,10 @@ absl::Status Engine::Load() {
   }
   if (!current.empty()) {
     ModelLoadResult info;
-    auto m = PrepareModel(ModelsDir(o.data_dir) + "/" + current, &info);
+    // CURRENT names a snapshot that passed the recall gate when it was
+    // loaded; its checksums are verified again, the gate (32 exact scans,
+    // ~1 s at 1M items) is not.
+    auto m = PrepareModel(ModelsDir(o.data_dir) + "/" + current, /*gate=*/false, &info);
     if (!m.ok()) {
       // A snapshot that fails verification is not served; the catalog's
       // vectors are (LoadModel can install a good one).
@@ -147,6 +158,7 @@ absl::Status Engine::Load() {
     writer_model_->index = std::make_unique<VectorIndex>(ann, o.fresh_tier_max);
   }
 
+  const double model_s = lap();
   // Catalog, vectors, content index.
   absl::Status parse;
   auto st = store_->Scan(storage::Cf::kItems, "", [&](std::string_view key, std::string_view v) {
@@ -165,6 +177,7 @@ absl::Status Engine::Load() {
     if (auto rb = writer_model_->index->Rebuild(); !rb.ok()) return rb;
   }
   model_.Set(writer_model_);
+  const double catalog_s = lap();
 
   // Derived state: popularity and co-visitation.
   st = store_->Scan(storage::Cf::kItemStats, "", [&](std::string_view key, std::string_view v) {
@@ -176,6 +189,7 @@ absl::Status Engine::Load() {
   });
   if (!st.ok()) return st;
   popularity_->Publish();
+  const double stats_s = lap();
   uint64_t covisit_skipped = 0;
   st = store_->Scan(storage::Cf::kCovisit, "", [&](std::string_view key, std::string_view v) {
     const uint32_t item = catalog_.Intern(key);
@@ -195,8 +209,11 @@ absl::Status Engine::Load() {
   }
   covisit_->Publish();
   covisit_->TakeChanged();
-  spdlog::info("loaded {} items ({} vectors, model {}) from {}", catalog_.size(),
-               writer_model_->index->size(), writer_model_->version, o.data_dir);
+  spdlog::info(
+      "loaded {} items ({} vectors, model {}) from {}; seconds: model {:.2f}, catalog {:.2f}, "
+      "item stats {:.2f}, co-visitation {:.2f}",
+      catalog_.size(), writer_model_->index->size(), writer_model_->version, o.data_dir, model_s,
+      catalog_s, stats_s, lap());
 
   FoldDeps deps{store_.get(),  &catalog_, popularity_.get(), users_.get(),
                 covisit_.get(), &model_,   slates_.get()};
@@ -476,7 +493,7 @@ EngineStats Engine::Stats() const {
 
 // ---- Model lifecycle ------------------------------------------------------
 
-absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::string& dir,
+absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::string& dir, bool gate,
                                                                 ModelLoadResult* result) {
   auto data = ReadModelSnapshot(dir);
   if (!data.ok()) return data.status();
@@ -510,7 +527,7 @@ absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::strin
   // tolerance of the exact 10th score: many near-equal scores (items with
   // few interactions sit near the origin) make id sets differ while the
   // scores returned are as good.
-  const size_t samples = std::min<size_t>(rows, 32);
+  const size_t samples = gate ? std::min<size_t>(rows, 32) : 0;
   double recall = 1;
   if (samples > 0) {
     double hits = 0, want = 0;
@@ -667,7 +684,7 @@ absl::Status Engine::LoadModelAsync(std::string dir, ModelDone done) {
       done(std::move(r));
     };
     auto result = std::make_shared<ModelLoadResult>();
-    auto prepared = PrepareModel(dir, result.get());
+    auto prepared = PrepareModel(dir, /*gate=*/true, result.get());
     if (!prepared.ok()) return finish(prepared.status());
     if ((*prepared)->version == model_version()) {
       result->already_loaded = true;

@@ -149,9 +149,9 @@ class Engine {
   // Commit thread (or Load, with loading = true).
   void ApplyUpsert(const recd::v1::Item& item, LiveModel& model, bool loading = false);
   void UpsertIndex(LiveModel& model, const std::string& id, uint32_t dense, const float* v);
-  // Reads, verifies and gates the snapshot at `dir` into a model ready to
-  // swap in (no catalog item reconciled yet). Any thread.
-  absl::StatusOr<std::shared_ptr<LiveModel>> PrepareModel(const std::string& dir,
+  // Reads, verifies and (with `gate`) gates the snapshot at `dir` into a
+  // model ready to swap in (no catalog item reconciled yet). Any thread.
+  absl::StatusOr<std::shared_ptr<LiveModel>> PrepareModel(const std::string& dir, bool gate,
                                                           ModelLoadResult* result);
   // Gives catalog items without a vector in `model` one from its label map;
   // publishes YᵀY; rebuilds the index if the fresh tier overflowed. Commit

@@ -183,8 +183,8 @@ class Blender {
     }
   }
 
-  // Best first, ties by dense id.
-  std::vector<RankedCandidate> Rank() const {
+  // The best `limit` candidates, best first, ties by dense id.
+  std::vector<RankedCandidate> Rank(size_t limit) const {
     std::vector<RankedCandidate> out;
     out.reserve(pool_.size());
     Parts parts;
@@ -195,9 +195,12 @@ class Blender {
       for (int i = 0; i < n; ++i) score += parts[i].value;
       out.push_back({id, score});
     }
-    std::sort(out.begin(), out.end(), [](const RankedCandidate& a, const RankedCandidate& b) {
+    auto better = [](const RankedCandidate& a, const RankedCandidate& b) {
       return a.score != b.score ? a.score > b.score : a.item < b.item;
-    });
+    };
+    limit = std::min(limit, out.size());
+    std::partial_sort(out.begin(), out.begin() + limit, out.end(), better);
+    out.resize(limit);
     return out;
   }
 
@@ -291,12 +294,12 @@ void AddFallback(Pool& pool, size_t k, const Catalog::Reader& r, const ContentIn
 // Runs the diversity stage and turns the result into ranked items.
 Slate Finish(const Blender& blender, size_t k, const SurfaceOptions& surface,
              const Catalog::Reader& r, const ItemVectors& vectors) {
-  std::vector<RankedCandidate> blended = blender.Rank();
   // MMR costs O(k * n * dim): it sees the best k * kDiversityPool. A category
   // cap is a single greedy pass and sees every candidate.
-  if (surface.diversity != DiversityMode::kCategoryCap && blended.size() > k * kDiversityPool) {
-    blended.resize(k * kDiversityPool);
-  }
+  const size_t depth = surface.diversity == DiversityMode::kCategoryCap ? SIZE_MAX
+                       : surface.diversity == DiversityMode::kMmr     ? k * kDiversityPool
+                                                                      : k;
+  std::vector<RankedCandidate> blended = blender.Rank(depth);
   DiversityOptions div;
   div.mode = surface.diversity;
   div.mmr_lambda = surface.mmr_lambda;
