@@ -224,7 +224,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
             inner = cur.status();
             return false;
           }
-          state = *cur ? std::make_shared<UserState>(**cur) : std::make_shared<UserState>();
+          state = NewUserState(cur->get());
         }
         const uint32_t dense = deps_.catalog->Intern(e.item_id());
 

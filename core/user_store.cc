@@ -2,7 +2,21 @@
 
 #include <functional>
 
+#include "google/protobuf/arena.h"
+
 namespace recd::core {
+
+std::shared_ptr<recd::v1::records::UserState> NewUserState(
+    const recd::v1::records::UserState* copy_of) {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 4096;
+  options.max_block_size = 64 * 1024;
+  auto arena = std::make_shared<google::protobuf::Arena>(options);
+  auto* state = google::protobuf::Arena::CreateMessage<recd::v1::records::UserState>(arena.get());
+  if (copy_of != nullptr) state->CopyFrom(*copy_of);
+  // Aliasing: the pointer owns the arena, and the state lives in it.
+  return std::shared_ptr<recd::v1::records::UserState>(std::move(arena), state);
+}
 
 std::string UserKey(std::string_view user_id, std::string_view session_id) {
   if (!user_id.empty()) return "u/" + std::string(user_id);
@@ -38,7 +52,7 @@ absl::StatusOr<UserStatePtr> UserStore::Get(const std::string& key) {
   auto raw = store_->Get(storage::Cf::kUsers, key);
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return UserStatePtr();
-  auto state = std::make_shared<recd::v1::records::UserState>();
+  auto state = NewUserState();
   if (!state->ParseFromString(**raw)) {
     return absl::DataLossError("users CF: cannot parse state of " + key);
   }
