@@ -69,6 +69,20 @@ size_t CandidateBudget(int k, const EngineOptions& o, const SurfaceOptions& surf
   return surface.diversity == DiversityMode::kCategoryCap ? base * 4 : base;
 }
 
+// Splits a source's candidate budget between its seeds (session items,
+// followed labels) in proportion to their weights, at least one each: a
+// source adds about `total` candidates however many seeds it has.
+std::vector<size_t> Apportion(size_t total, const std::vector<float>& weights) {
+  double sum = 0;
+  for (float w : weights) sum += std::max(0.f, w);
+  std::vector<size_t> out;
+  for (float w : weights) {
+    const double share = sum > 0 ? std::max(0.f, w) / sum : 1.0 / weights.size();
+    out.push_back(std::max<size_t>(1, static_cast<size_t>(std::ceil(total * share))));
+  }
+  return out;
+}
+
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -380,17 +394,20 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   if (pool.Weight(Source::kCovisit) > 0 && state != nullptr) {
     // The latest session items, most recent first, each weighted by recency.
     const int n = state->session_size();
+    std::vector<float> recency;
+    for (int used = 0; used < std::min(n, kCovisitSeeds); ++used) recency.push_back(1.f / (1.f + used));
+    const std::vector<size_t> budget = Apportion(pool.want(), recency);
     for (int i = n - 1, used = 0; i >= 0 && used < kCovisitSeeds; --i, ++used) {
       auto seed = r.Find(state->session(i).item_id());
       if (!seed) continue;
       auto top = d_.covisit->Top(*seed);
       if (top == nullptr) continue;
-      const float recency = 1.f / (1.f + used);
       size_t taken = 0;
       for (const auto& nb : *top) {
-        if (taken >= pool.want()) break;
+        if (taken >= budget[used]) break;
         if (nb.score <= 0 || !eligible(nb.id)) continue;
-        pool.Add(Source::kCovisit, nb.id, recency * nb.score, "often viewed together with recent items");
+        pool.Add(Source::kCovisit, nb.id, recency[used] * nb.score,
+                 "often viewed together with recent items");
         ++taken;
       }
     }
@@ -399,9 +416,15 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     const double best = state->affinities(0).log2_score();
     const double fresh_h_us = surface.freshness_half_life_seconds * 1e6;
     const int64_t max_age_us = static_cast<int64_t>(o.content_max_age_seconds * 1e6);
-    for (int i = 0; i < std::min(kContentLabels, state->affinities_size()); ++i) {
+    const int labels = std::min(kContentLabels, state->affinities_size());
+    std::vector<float> affinity;
+    for (int i = 0; i < labels; ++i) {
+      affinity.push_back(static_cast<float>(std::exp2(state->affinities(i).log2_score() - best)));
+    }
+    const std::vector<size_t> budget = Apportion(pool.want(), affinity);
+    for (int i = 0; i < labels; ++i) {
       const auto& aff = state->affinities(i);
-      const float a = static_cast<float>(std::exp2(aff.log2_score() - best));
+      const float a = affinity[i];
       // The label must still be on the item (relabelled items stay listed).
       const bool is_tag = aff.label().rfind("t:", 0) == 0;
       auto label = r.Label(aff.label().substr(2));
@@ -410,7 +433,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
       for (const auto& e : *d_.content->Newest(aff.label())) {
         const int64_t age = q.now_us - e.created_at_us;
         if (age > max_age_us) break;  // newest first: the rest are older
-        if (taken >= pool.want()) break;
+        if (taken >= budget[i]) break;
         if (!eligible(e.item)) continue;
         const auto& labels = is_tag ? r.Row(e.item).tags : r.Row(e.item).categories;
         if (!std::binary_search(labels.begin(), labels.end(), *label)) continue;
