@@ -5,10 +5,52 @@
 
 namespace recd::core {
 
+namespace {
+// Heap order that keeps the oldest (then earliest added) entry on top.
+struct NewerFirst {
+  template <typename T>
+  bool operator()(const T& a, const T& b) const {
+    return a.created_at_us != b.created_at_us ? a.created_at_us > b.created_at_us
+                                              : a.order > b.order;
+  }
+};
+}  // namespace
+
 void ContentIndex::Add(uint32_t item, int64_t created_at_us,
                        const std::vector<std::string>& keys) {
+  if (loading_) {
+    Stage(kAll, item, created_at_us);
+    for (const auto& k : keys) Stage(k, item, created_at_us);
+    return;
+  }
   AddTo(kAll, item, created_at_us);
   for (const auto& k : keys) AddTo(k, item, created_at_us);
+}
+
+void ContentIndex::Stage(const std::string& key, uint32_t item, int64_t created_at_us) {
+  auto& heap = staging_[key];
+  const Staged e{created_at_us, staged_order_++, item};
+  if (static_cast<int>(heap.size()) < per_label_) {
+    heap.push_back(e);
+    std::push_heap(heap.begin(), heap.end(), NewerFirst());
+  } else if (per_label_ > 0 && NewerFirst()(e, heap.front())) {
+    std::pop_heap(heap.begin(), heap.end(), NewerFirst());
+    heap.back() = e;
+    std::push_heap(heap.begin(), heap.end(), NewerFirst());
+  }
+}
+
+void ContentIndex::FinishLoading() {
+  loading_ = false;
+  for (auto& [key, heap] : staging_) {
+    std::sort(heap.begin(), heap.end(), NewerFirst());
+    auto list = std::make_shared<List>();
+    list->reserve(heap.size());
+    for (const Staged& e : heap) list->push_back({e.item, e.created_at_us});
+    std::unique_lock lock(mu_);
+    lists_[key] = std::move(list);
+  }
+  staging_.clear();
 }
 
 void ContentIndex::AddTo(const std::string& key, uint32_t item, int64_t created_at_us) {

@@ -36,12 +36,29 @@ class ContentIndex {
   // The newest items of a key (empty list if none).
   std::shared_ptr<const List> Newest(const std::string& key) const;
 
+  // Bulk load (start-up): between StartLoading and FinishLoading, Add keeps
+  // a bounded heap per key instead of republishing a copy of the list on
+  // every add (O(per_label) each), and FinishLoading publishes the lists.
+  // Each item must be added at most once while loading. Writer only.
+  void StartLoading() { loading_ = true; }
+  void FinishLoading();
+
  private:
   void AddTo(const std::string& key, uint32_t item, int64_t created_at_us);
+  void Stage(const std::string& key, uint32_t item, int64_t created_at_us);
+
+  struct Staged {
+    int64_t created_at_us;
+    uint64_t order;  // later adds win ties, as in AddTo
+    uint32_t item;
+  };
 
   const int per_label_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const List>> lists_;
+  bool loading_ = false;
+  uint64_t staged_order_ = 0;
+  std::unordered_map<std::string, std::vector<Staged>> staging_;  // min-heaps
 };
 
 }  // namespace recd::core

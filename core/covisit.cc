@@ -340,8 +340,9 @@ std::string Covisitation::EncodeRow(uint32_t item,
   return out;
 }
 
-absl::Status Covisitation::RestoreRow(uint32_t item, std::string_view row,
-                                      const std::function<uint32_t(std::string_view)>& intern) {
+absl::StatusOr<std::string> Covisitation::DecodeRow(
+    uint32_t item, std::string_view row,
+    const std::function<std::optional<uint32_t>(std::string_view)>& lookup) {
   auto corrupt = [item](const char* why) {
     return absl::DataLossError(absl::StrCat("covisit row of item ", item, ": ", why));
   };
@@ -359,14 +360,24 @@ absl::Status Covisitation::RestoreRow(uint32_t item, std::string_view row,
     if (row.size() < at + 2) return corrupt("truncated ids");
     const uint64_t id_len = GetBits(row.data() + at, 2);
     if (id_len == 0 || row.size() < at + 2 + id_len) return corrupt("truncated ids");
-    const uint32_t dense = intern(row.substr(at + 2, id_len));
+    const auto dense = lookup(row.substr(at + 2, id_len));
+    if (!dense) return absl::NotFoundError("covisit row: a neighbour is not interned");
     at += 2 + id_len;
-    std::string renumbered;
-    PutBits(&renumbered, dense, 4);
-    summary.replace(kHeaderBytes + i * kSlotBytes, 4, renumbered);
+    for (int b = 0; b < 4; ++b) {  // PutBits' byte order, in place
+      summary[kHeaderBytes + i * kSlotBytes + b] = static_cast<char>((*dense >> (8 * b)) & 0xff);
+    }
   }
   if (at != row.size()) return corrupt("trailing bytes");
-  return Restore(item, summary);
+  return summary;
+}
+
+absl::Status Covisitation::RestoreRow(uint32_t item, std::string_view row,
+                                      const std::function<uint32_t(std::string_view)>& intern) {
+  auto summary = DecodeRow(item, row, [&](std::string_view id) -> std::optional<uint32_t> {
+    return intern(id);
+  });
+  if (!summary.ok()) return summary.status();
+  return Restore(item, *summary);
 }
 
 }  // namespace recd::core

@@ -52,6 +52,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <list>
 #include <memory>
 #include <string>
@@ -142,6 +143,13 @@ class Covisitation {
   // dense-id-only format of earlier builds (its co-visitation restarts).
   [[nodiscard]] absl::Status RestoreRow(uint32_t item, std::string_view row,
                                         const std::function<uint32_t(std::string_view)>& intern);
+  // The Restore() bytes of a stored row, its neighbours renumbered by
+  // `lookup` (item id -> dense id, nullopt if unknown). DATA_LOSS for a
+  // malformed or old-format row; NOT_FOUND when `lookup` knows a neighbour
+  // not. Pure: any thread, so a start-up can decode rows in parallel.
+  [[nodiscard]] static absl::StatusOr<std::string> DecodeRow(
+      uint32_t item, std::string_view row,
+      const std::function<std::optional<uint32_t>(std::string_view)>& lookup);
 
   // Writer. Approximate bytes held by summaries and published lists.
   size_t ApproxBytes() const { return bytes_; }

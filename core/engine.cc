@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <random>
+#include <thread>
 #include <unordered_set>
 
 #include "core/file_util.h"
@@ -97,6 +101,106 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   return e;
 }
 
+namespace {
+
+// Scans `cf` on this thread, turning each row into a T with `make` (false
+// stops the scan), and hands batches of them to `consume` on `threads`
+// threads. With one thread, batches are consumed in scan order. Start-up
+// uses it to overlap the scan and parse of one column family with applying
+// its rows.
+template <typename T>
+absl::Status ScanInParallel(storage::Store& store, storage::Cf cf, int threads,
+                            const std::function<bool(std::string_view, std::string_view, T*)>& make,
+                            const std::function<void(std::vector<T>&)>& consume) {
+  constexpr size_t kBatchRows = 512, kMaxQueued = 8;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::vector<T>> queue;
+  bool scanned = false;
+  auto work = [&] {
+    for (;;) {
+      std::vector<T> batch;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !queue.empty() || scanned; });
+        if (queue.empty()) return;
+        batch = std::move(queue.front());
+        queue.pop_front();
+      }
+      cv.notify_all();
+      consume(batch);
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 0; i < threads; ++i) workers.emplace_back(work);
+  std::vector<T> batch;
+  auto push = [&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return queue.size() < kMaxQueued; });
+    queue.push_back(std::move(batch));
+    batch.clear();
+    cv.notify_all();
+  };
+  absl::Status st = store.Scan(cf, "", [&](std::string_view key, std::string_view v) {
+    if (!make(key, v, &batch.emplace_back())) {
+      batch.pop_back();
+      return false;
+    }
+    if (batch.size() >= kBatchRows) push();
+    return true;
+  });
+  if (!batch.empty()) push();
+  {
+    std::lock_guard lock(mu);
+    scanned = true;
+  }
+  cv.notify_all();
+  for (auto& t : workers) t.join();
+  return st;
+}
+
+}  // namespace
+
+absl::Status Engine::RestoreCovisitation(uint64_t* skipped) {
+  // Renumbering a row looks up each neighbour's id (about 20M lookups at 1M
+  // items, most of them cache misses), so rows are decoded on two threads
+  // while this one scans; Restore itself is serialised.
+  std::mutex restore_mu;
+  auto decode = [this](uint32_t item, std::string_view row) {
+    absl::StatusOr<std::string> summary;
+    {
+      Catalog::Reader r(catalog_);
+      summary = Covisitation::DecodeRow(item, row, [&r](std::string_view id) { return r.Find(id); });
+    }
+    if (absl::IsNotFound(summary.status())) {  // a neighbour known only from its events
+      summary = Covisitation::DecodeRow(item, row, [this](std::string_view id) {
+        return std::optional<uint32_t>(catalog_.Intern(id));
+      });
+    }
+    return summary;
+  };
+  using Row = std::pair<std::string, std::string>;
+  return ScanInParallel<Row>(
+      *store_, storage::Cf::kCovisit, 2,
+      [](std::string_view key, std::string_view v, Row* row) {
+        *row = {std::string(key), std::string(v)};
+        return true;
+      },
+      [&](std::vector<Row>& rows) {
+        for (const auto& [key, row] : rows) {
+          const uint32_t item = catalog_.Intern(key);
+          auto summary = decode(item, row);
+          std::lock_guard lock(restore_mu);
+          absl::Status rs = summary.ok() ? covisit_->Restore(item, *summary) : summary.status();
+          // One line for the first few, then a count: a data dir of an
+          // older format would otherwise log a line per item.
+          if (!rs.ok() && ++*skipped <= 5) {
+            spdlog::warn("covisit CF: skipping {}: {}", key, rs.ToString());
+          }
+        }
+      });
+}
+
 absl::Status Engine::Load() {
   const EngineOptions& o = options_;
   AnnOptions ann;
@@ -161,6 +265,7 @@ absl::Status Engine::Load() {
   const double model_s = lap();
   // Catalog, vectors, content index.
   absl::Status parse;
+  content_->StartLoading();
   auto st = store_->Scan(storage::Cf::kItems, "", [&](std::string_view key, std::string_view v) {
     Item item;
     if (!item.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
@@ -170,6 +275,7 @@ absl::Status Engine::Load() {
     ApplyUpsert(item, *writer_model_, /*loading=*/true);
     return true;
   });
+  content_->FinishLoading();
   if (!st.ok()) return st;
   if (!parse.ok()) return parse;
   writer_model_->vectors->PublishGramian();
@@ -191,17 +297,7 @@ absl::Status Engine::Load() {
   popularity_->Publish();
   const double stats_s = lap();
   uint64_t covisit_skipped = 0;
-  st = store_->Scan(storage::Cf::kCovisit, "", [&](std::string_view key, std::string_view v) {
-    const uint32_t item = catalog_.Intern(key);
-    if (auto rs = covisit_->RestoreRow(
-            item, v, [this](std::string_view id) { return catalog_.Intern(id); });
-        !rs.ok()) {
-      // One line for the first few, then a count: a data dir of an older
-      // format would otherwise log a line per item.
-      if (++covisit_skipped <= 5) spdlog::warn("covisit CF: skipping {}: {}", key, rs.ToString());
-    }
-    return true;
-  });
+  st = RestoreCovisitation(&covisit_skipped);
   if (!st.ok()) return st;
   if (covisit_skipped > 5) {
     spdlog::warn("covisit CF: skipped {} rows in all; their co-visitation restarts",

@@ -146,6 +146,8 @@ class Engine {
  private:
   explicit Engine(const EngineOptions& options);
   absl::Status Load();
+  // Load: restores the covisit CF, counting rows skipped as unreadable.
+  absl::Status RestoreCovisitation(uint64_t* skipped);
   // Commit thread (or Load, with loading = true).
   void ApplyUpsert(const recd::v1::Item& item, LiveModel& model, bool loading = false);
   void UpsertIndex(LiveModel& model, const std::string& id, uint32_t dense, const float* v);
