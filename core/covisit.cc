@@ -323,7 +323,7 @@ absl::Status Covisitation::Restore(uint32_t item, std::string_view bytes) {
 constexpr uint8_t kRowFormat = 2;
 
 std::string Covisitation::EncodeRow(uint32_t item,
-                                    const std::function<std::string(uint32_t)>& id_of) const {
+                                    const std::function<std::string_view(uint32_t)>& id_of) const {
   const std::string summary = Serialize(item);
   if (summary.empty()) return "";
   std::string out;
@@ -332,7 +332,7 @@ std::string Covisitation::EncodeRow(uint32_t item,
   out += summary;
   const uint64_t n = GetBits(summary.data() + 17, 4);
   for (uint64_t i = 0; i < n; ++i) {
-    const std::string id = id_of(static_cast<uint32_t>(
+    const std::string_view id = id_of(static_cast<uint32_t>(
         GetBits(summary.data() + kHeaderBytes + i * kSlotBytes, 4)));
     PutBits(&out, id.size(), 2);
     out += id;

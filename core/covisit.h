@@ -135,8 +135,9 @@ class Covisitation {
   // item id: u8 row format (2), u32 summary length, the Serialize() bytes,
   // then per slot in the same order a u16 length and the neighbour's id.
   // EncodeRow returns "" when the item has no summary. `id_of` maps a dense
-  // id to its item id.
-  std::string EncodeRow(uint32_t item, const std::function<std::string(uint32_t)>& id_of) const;
+  // id to its item id (a view that stays valid during the call).
+  std::string EncodeRow(uint32_t item,
+                        const std::function<std::string_view(uint32_t)>& id_of) const;
   // Writer, at start-up: Restore() from a stored row, renumbering the
   // neighbours with `intern` (item id -> this process's dense id).
   // DATA_LOSS (nothing changed) for a malformed row, or one written in the

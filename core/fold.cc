@@ -299,7 +299,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     Catalog::Reader r(*deps_.catalog);
     for (uint32_t item : deps_.covisit->TakeChanged()) {
       batch.Put(storage::Cf::kCovisit, r.Id(item),
-                deps_.covisit->EncodeRow(item, [&](uint32_t d) { return r.Id(d); }));
+                deps_.covisit->EncodeRow(item, [&](uint32_t d) { return std::string_view(r.Id(d)); }));
     }
   }
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(last));

@@ -232,7 +232,9 @@ TEST(CovisitTest, StoredRowRenumbersNeighboursOnRestore) {
   auto c = Make(o);
   for (uint32_t n = 2; n < 8; ++n) Pair(*c, 1, n, kToday + n * 600 * kSecondUs, 1 + n % 3);
   c->Publish();
-  auto name = [](uint32_t d) { return "item-" + std::to_string(d); };
+  std::vector<std::string> names;
+  for (uint32_t d = 0; d < 1000; ++d) names.push_back("item-" + std::to_string(d));
+  auto name = [&names](uint32_t d) { return std::string_view(names[d]); };
   const std::string row = c->EncodeRow(1, name);
   ASSERT_FALSE(row.empty());
   EXPECT_EQ(c->EncodeRow(999, name), "");
