@@ -26,6 +26,7 @@
 #include "bench/recd_process.h"
 #include "bench/scenarios.h"
 #include "bench/stats.h"
+#include "eval/svg_chart.h"
 
 namespace recd::bench {
 namespace {
@@ -325,7 +326,25 @@ absl::StatusOr<Json> RunServeBench(const std::vector<std::string>& args,
       phases.push_back(std::move(*sp));
     }
     if (!csv) return absl::InternalError("cannot write " + f.csv);
-    std::cout << "   sweep written to " << f.csv << "\n";
+    // The plot docs/performance.md shows: Recommend latency vs offered load.
+    eval::LineChart chart;
+    chart.title = Sprintf("Recommend latency vs offered load (Recommend + %.0f%% Track)",
+                          f.track_ratio * 100);
+    chart.x_label = "offered calls/s";
+    chart.y_label = "latency, ms";
+    eval::ChartSeries p50{"p50", {}}, p99{"p99", {}};
+    for (size_t i = phases.size() - f.sweep_rates.size(); i < phases.size(); ++i) {
+      const Summary l = Summarize(phases[i].result.recommend.latency);
+      p50.values.push_back(l.p50 * 1e3);
+      p99.values.push_back(l.p99 * 1e3);
+    }
+    for (double rate : f.sweep_rates) chart.x_labels.push_back(Sprintf("%.0f", rate));
+    chart.series = {p50, p99};
+    const std::string svg_path = fs::path(f.csv).replace_extension(".svg").string();
+    std::ofstream svg(svg_path, std::ios::trunc);
+    svg << eval::RenderSvg(chart);
+    if (!svg) return absl::InternalError("cannot write " + svg_path);
+    std::cout << "   sweep written to " << f.csv << " and " << svg_path << "\n";
   }
 
   Json profile = Json::Array();
