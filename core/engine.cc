@@ -307,9 +307,9 @@ absl::Status Engine::Load() {
   covisit_->TakeChanged();
   spdlog::info(
       "loaded {} items ({} vectors, model {}) from {}; seconds: model {:.2f}, catalog {:.2f}, "
-      "item stats {:.2f}, co-visitation {:.2f}",
+      "item stats {:.2f}, co-visitation {:.2f} ({:.0f} MiB)",
       catalog_.size(), writer_model_->index->size(), writer_model_->version, o.data_dir, model_s,
-      catalog_s, stats_s, lap());
+      catalog_s, stats_s, lap(), covisit_->ApproxBytes() / 1048576.0);
 
   FoldDeps deps{store_.get(),  &catalog_, popularity_.get(), users_.get(),
                 covisit_.get(), &model_,   slates_.get()};
