@@ -1,5 +1,6 @@
 #include "server/serve.h"
 
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -117,9 +118,14 @@ int RunServe(const std::vector<std::string>& args) {
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  const auto t0 = std::chrono::steady_clock::now();
   (*server)->Shutdown();
+  const auto t1 = std::chrono::steady_clock::now();
   (*engine)->Shutdown();
-  spdlog::info("stopped cleanly");
+  const auto t2 = std::chrono::steady_clock::now();
+  spdlog::info("stopped cleanly (seconds: server {:.2f}, engine {:.2f})",
+               std::chrono::duration<double>(t1 - t0).count(),
+               std::chrono::duration<double>(t2 - t1).count());
   return 0;
 }
 
