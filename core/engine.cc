@@ -26,6 +26,7 @@ namespace recd::core {
 
 using recd::v1::Item;
 using recd::v1::records::Impression;
+using recd::v1::records::ImpressionSlate;
 using recd::v1::records::ItemStats;
 using recd::v1::records::StoredEvent;
 
@@ -513,17 +514,18 @@ absl::StatusOr<RecommendResult> Engine::Log(const RecommendQuery& q, std::string
   result.folded_seq = folded;
   result.slate = std::move(*slate);
 
-  const int64_t now = NowUs();
-  const std::string user_key = UserKey(q.user_id, q.session_id);
-  std::vector<Impression> log;
+  ImpressionSlate log;
+  log.set_recommendation_id(result.recommendation_id);
+  log.set_user_key(UserKey(q.user_id, q.session_id));
+  log.set_surface(q.surface);
+  log.set_model_version(result.model_version);
+  log.set_seed(result.slate.seed);
+  log.set_shown_at_us(NowUs());
   std::vector<std::pair<std::string, Source>> shown;
-  log.reserve(result.slate.items.size());
+  shown.reserve(result.slate.items.size());
   for (size_t i = 0; i < result.slate.items.size(); ++i) {
     const RankedItem& it = result.slate.items[i];
-    Impression& imp = log.emplace_back();
-    imp.set_recommendation_id(result.recommendation_id);
-    imp.set_user_key(user_key);
-    imp.set_surface(q.surface);
+    Impression& imp = *log.add_items();
     imp.set_position(static_cast<int32_t>(i));
     imp.set_item_id(it.item_id);
     imp.set_score(it.score);
@@ -533,14 +535,11 @@ absl::StatusOr<RecommendResult> Engine::Log(const RecommendQuery& q, std::string
     imp.set_deterministic_item_id(it.deterministic_item_id);
     imp.set_pool_size(it.pool_size);
     imp.set_epsilon(it.epsilon);
-    imp.set_model_version(result.model_version);
-    imp.set_seed(result.slate.seed);
-    imp.set_shown_at_us(now);
     shown.emplace_back(it.item_id, it.source);
     shown_by_source_[static_cast<int>(it.source)].fetch_add(1, std::memory_order_relaxed);
   }
   slates_->Put(result.recommendation_id, std::move(shown));
-  if (!log.empty() && impressions_->Append(std::move(log))) {
+  if (log.items_size() > 0 && impressions_->Append(std::move(log))) {
     // First impressions since the last flush: schedule one on the commit
     // thread (it fails only while shutting down, which flushes anyway).
     (void)ingest_->SubmitTask([this] { FlushImpressions(); });
@@ -552,11 +551,8 @@ void Engine::FlushImpressions() {
   auto imps = impressions_->Take();
   if (imps.empty()) return;
   storage::WriteBatch batch;
-  for (const auto& imp : imps) {
-    batch.Put(storage::Cf::kImpressions,
-              imp.recommendation_id() + "/" +
-                  storage::EncodeU64(static_cast<uint64_t>(imp.position())).substr(4),
-              imp.SerializeAsString());
+  for (const auto& slate : imps) {
+    batch.Put(storage::Cf::kImpressions, slate.recommendation_id(), slate.SerializeAsString());
   }
   // Impressions are asynchronous by design: no fsync.
   if (auto st = store_->Write(batch, /*sync=*/false); !st.ok()) {

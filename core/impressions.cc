@@ -25,21 +25,24 @@ std::optional<Source> SlateCache::SourceOf(const std::string& recommendation_id,
   return std::nullopt;
 }
 
-bool ImpressionBuffer::Append(std::vector<recd::v1::records::Impression> impressions) {
+bool ImpressionBuffer::Append(recd::v1::records::ImpressionSlate slate) {
+  const size_t n = static_cast<size_t>(slate.items_size());
   std::lock_guard lock(mu_);
-  if (buf_.size() + impressions.size() > capacity_) {
-    dropped_.fetch_add(impressions.size(), std::memory_order_relaxed);
+  if (impressions_ + n > capacity_) {
+    dropped_.fetch_add(n, std::memory_order_relaxed);
     return false;
   }
   const bool was_empty = buf_.empty();
-  for (auto& i : impressions) buf_.push_back(std::move(i));
+  buf_.push_back(std::move(slate));
+  impressions_ += n;
   return was_empty;
 }
 
-std::vector<recd::v1::records::Impression> ImpressionBuffer::Take() {
+std::vector<recd::v1::records::ImpressionSlate> ImpressionBuffer::Take() {
   std::lock_guard lock(mu_);
-  std::vector<recd::v1::records::Impression> out;
+  std::vector<recd::v1::records::ImpressionSlate> out;
   out.swap(buf_);
+  impressions_ = 0;
   return out;
 }
 

@@ -43,18 +43,19 @@ class SlateCache {
 class ImpressionBuffer {
  public:
   explicit ImpressionBuffer(size_t capacity) : capacity_(capacity) {}
-  // Appends all or, when they do not fit, none (dropped() counts them).
-  // Returns true when the buffer was empty before (the caller schedules a
-  // flush then).
-  bool Append(std::vector<recd::v1::records::Impression> impressions);
+  // Appends the slate or, when its impressions do not fit, drops it
+  // (dropped() counts its impressions). Returns true when the buffer was
+  // empty before (the caller schedules a flush then).
+  bool Append(recd::v1::records::ImpressionSlate slate);
   // Takes everything buffered.
-  std::vector<recd::v1::records::Impression> Take();
+  std::vector<recd::v1::records::ImpressionSlate> Take();
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   const size_t capacity_;
   std::mutex mu_;
-  std::vector<recd::v1::records::Impression> buf_;
+  std::vector<recd::v1::records::ImpressionSlate> buf_;
+  size_t impressions_ = 0;  // in buf_
   std::atomic<uint64_t> dropped_{0};
 };
 

@@ -39,7 +39,7 @@ enum class Cf : int {
   kEventIds,     // event_id -> big-endian seq (dedupe index)
   kUsers,        // user key -> records.UserState
   kItemStats,    // item id -> records.ItemStats
-  kImpressions,  // recommendation id + position -> records.Impression
+  kImpressions,  // recommendation id -> records.ImpressionSlate
   kCovisit,      // item id -> co-visitation summary (core/covisit.h format)
   kCount
 };

@@ -616,29 +616,32 @@ TEST_F(EngineTest, ImpressionsOfAShownSlateAreLogged) {
 
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  std::vector<recd::v1::records::Impression> logged;
+  std::vector<recd::v1::records::ImpressionSlate> logged;
   ASSERT_TRUE(store
                   ->Scan(storage::Cf::kImpressions, "",
-                         [&](std::string_view, std::string_view v) {
-                           recd::v1::records::Impression imp;
-                           EXPECT_TRUE(imp.ParseFromArray(v.data(), static_cast<int>(v.size())));
-                           logged.push_back(std::move(imp));
+                         [&](std::string_view key, std::string_view v) {
+                           recd::v1::records::ImpressionSlate slate;
+                           EXPECT_TRUE(slate.ParseFromArray(v.data(), static_cast<int>(v.size())));
+                           EXPECT_EQ(key, slate.recommendation_id()) << "keyed by the slate";
+                           logged.push_back(std::move(slate));
                            return true;
                          })
                   .ok());
-  ASSERT_EQ(logged.size(), 3u);
-  for (size_t i = 0; i < logged.size(); ++i) {
+  ASSERT_EQ(logged.size(), 1u) << "one record per slate";
+  const auto& slate = logged[0];
+  EXPECT_EQ(slate.recommendation_id(), shown->recommendation_id);
+  EXPECT_EQ(slate.user_key(), UserKey("u", ""));
+  EXPECT_EQ(slate.surface(), "default");
+  EXPECT_EQ(slate.model_version(), "catalog");
+  EXPECT_GT(slate.shown_at_us(), 0);
+  ASSERT_EQ(slate.items_size(), 3);
+  for (int i = 0; i < slate.items_size(); ++i) {
     SCOPED_TRACE(i);
-    const auto& imp = logged[i];
-    EXPECT_EQ(imp.recommendation_id(), shown->recommendation_id);
-    EXPECT_EQ(imp.position(), static_cast<int>(i)) << "keys sort by position";
+    const auto& imp = slate.items(i);
+    EXPECT_EQ(imp.position(), i);
     EXPECT_EQ(imp.item_id(), shown->slate.items[i].item_id);
-    EXPECT_EQ(imp.user_key(), UserKey("u", ""));
-    EXPECT_EQ(imp.surface(), "default");
     EXPECT_FALSE(imp.explored());
     EXPECT_DOUBLE_EQ(imp.propensity(), 1.0) << "no exploration on this surface";
-    EXPECT_EQ(imp.model_version(), "catalog");
-    EXPECT_GT(imp.shown_at_us(), 0);
   }
 }
 
