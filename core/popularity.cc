@@ -76,37 +76,51 @@ void Popularity::Publish() {
       changed_.size() > short_.size() / 4) {
     rescan_ = true;
   }
-  Trending::TopList cands;
+  const size_t pool_size = kPoolLists * top_size_;
+  auto rescore = [&](Trending::TopList cands) {
+    const size_t keep = std::min(cands.size(), pool_size);
+    std::partial_sort(cands.begin(), cands.begin() + keep, cands.end(), BetterEntry);
+    cands.resize(keep);
+    pool_ = std::move(cands);
+    rescored_clock_us_ = latest_us_;
+  };
   if (rescan_) {
+    Trending::TopList cands;
     for (uint32_t i = 0; i < short_.size(); ++i) {
       const double v = ratio_of(i);
       if (v != kNegInf) cands.push_back({i, v});
     }
+    rescore(std::move(cands));
     scanned_clock_us_ = latest_us_;
     scanned_at_ = wall;
     rescan_ = false;
   } else {
     std::sort(changed_.begin(), changed_.end());
     changed_.erase(std::unique(changed_.begin(), changed_.end()), changed_.end());
-    cands.reserve(pool_.size() + changed_.size());
-    for (const auto& e : pool_) {
-      if (std::binary_search(changed_.begin(), changed_.end(), e.item)) continue;
-      const double v = ratio_of(e.item);
-      if (v != kNegInf) cands.push_back({e.item, v});
-    }
+    Trending::TopList fresh;
+    fresh.reserve(changed_.size());
     for (uint32_t i : changed_) {
       const double v = ratio_of(i);
-      if (v != kNegInf) cands.push_back({i, v});
+      if (v != kNegInf) fresh.push_back({i, v});
+    }
+    if (latest_us_ - rescored_clock_us_ > short_h_us_ / 256) {
+      // The pool's ratios are from an older "now": rescore them all.
+      Trending::TopList cands;
+      cands.reserve(pool_.size() + fresh.size());
+      for (const auto& e : pool_) {
+        if (std::binary_search(changed_.begin(), changed_.end(), e.item)) continue;
+        const double v = ratio_of(e.item);
+        if (v != kNegInf) cands.push_back({e.item, v});
+      }
+      cands.insert(cands.end(), fresh.begin(), fresh.end());
+      rescore(std::move(cands));
+    } else {
+      // Within 1/256 of a half-life the unchanged items' ratios have moved
+      // by under 0.3%: keep them and merge in the changed items.
+      pool_ = MergeTop(pool_, changed_, std::move(fresh), pool_size);
     }
   }
   changed_.clear();
-  auto by_score = [](const TrendingEntry& a, const TrendingEntry& b) {
-    return a.log2_score > b.log2_score || (a.log2_score == b.log2_score && a.item < b.item);
-  };
-  const size_t keep = std::min(cands.size(), kPoolLists * top_size_);
-  std::partial_sort(cands.begin(), cands.begin() + keep, cands.end(), by_score);
-  cands.resize(keep);
-  pool_ = std::move(cands);
   auto top = std::make_shared<Trending::TopList>(
       pool_.begin(), pool_.begin() + std::min<size_t>(pool_.size(), top_size_));
   std::atomic_store(&trending_top_, std::shared_ptr<const Trending::TopList>(std::move(top)));

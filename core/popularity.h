@@ -8,10 +8,11 @@
 //
 // Publishing is incremental, so the fold-in can publish after every batch
 // at a million items: the popular list is exact (see Trending); the trending
-// list rescores its previous pool plus the items changed since, and scans
-// every item only after a Set, once the event clock has moved by a sixteenth
-// of the short half-life, or every kRescanInterval — a ratio of two decays
-// can reorder items that had no events, slowly.
+// list merges the items changed since into its previous pool (4 lists long),
+// rescores the pool once the event clock has moved by 1/256 of the short
+// half-life, and scans every item only after a Set, once the clock has
+// moved by 1/16 of it, or every kRescanInterval — a ratio of two decays can
+// reorder items that had no events, slowly.
 //
 // Thread safety: Add/Set/Publish from one writer (the fold-in worker);
 // PopularTop/TrendingTop/Relative from any thread.
@@ -62,6 +63,7 @@ class Popularity {
   std::vector<uint32_t> changed_;     // Added since the last Publish (may repeat)
   Trending::TopList pool_;            // the last trending candidates, best first
   int64_t scanned_clock_us_ = 0;      // event clock at the last full scan
+  int64_t rescored_clock_us_ = 0;     // event clock of the pool's ratios
   std::chrono::steady_clock::time_point scanned_at_;
   std::atomic<double> best_long_;     // log2 of the most popular item's score
   std::shared_ptr<const Trending::TopList> trending_top_;

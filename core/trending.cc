@@ -40,36 +40,49 @@ void Trending::Set(uint32_t item, double log2_score) {
   rescan_ = true;
 }
 
+std::vector<TrendingEntry> MergeTop(const std::vector<TrendingEntry>& old,
+                                    const std::vector<uint32_t>& changed,
+                                    std::vector<TrendingEntry> fresh, size_t limit) {
+  std::sort(fresh.begin(), fresh.end(), BetterEntry);
+  std::vector<TrendingEntry> out;
+  out.reserve(std::min(limit, old.size() + fresh.size()));
+  auto f = fresh.begin();
+  for (const auto& e : old) {
+    if (out.size() >= limit) break;
+    if (std::binary_search(changed.begin(), changed.end(), e.item)) continue;
+    for (; f != fresh.end() && out.size() < limit && BetterEntry(*f, e); ++f) out.push_back(*f);
+    if (out.size() < limit) out.push_back(e);
+  }
+  for (; f != fresh.end() && out.size() < limit; ++f) out.push_back(*f);
+  return out;
+}
+
 void Trending::Publish() {
   if (!rescan_ && changed_.empty()) return;
-  auto top = std::make_shared<TopList>();
+  std::shared_ptr<TopList> top;
   if (rescan_ || changed_.size() > log2_.size() / 4) {  // a scan is as cheap
+    top = std::make_shared<TopList>();
     top->reserve(log2_.size());
     for (uint32_t i = 0; i < log2_.size(); ++i) {
       const double v = log2_.Get(i);
       if (v != kNegInf) top->push_back({i, v});
     }
+    const size_t n = std::min<size_t>(top->size(), top_size_);
+    std::partial_sort(top->begin(), top->begin() + n, top->end(), BetterEntry);
+    top->resize(n);
+    top->shrink_to_fit();
   } else {
     // Scores only grow between Sets, so nothing outside the old list and
     // the changed items can enter the new one.
     std::sort(changed_.begin(), changed_.end());
     changed_.erase(std::unique(changed_.begin(), changed_.end()), changed_.end());
-    const auto old = Top();
-    top->reserve(old->size() + changed_.size());
-    for (const auto& e : *old) {
-      if (!std::binary_search(changed_.begin(), changed_.end(), e.item)) top->push_back(e);
-    }
-    for (uint32_t i : changed_) top->push_back({i, log2_.Get(i)});
+    TopList fresh;
+    fresh.reserve(changed_.size());
+    for (uint32_t i : changed_) fresh.push_back({i, log2_.Get(i)});
+    top = std::make_shared<TopList>(MergeTop(*Top(), changed_, std::move(fresh), top_size_));
   }
   rescan_ = false;
   changed_.clear();
-  auto by_score = [](const TrendingEntry& a, const TrendingEntry& b) {
-    return a.log2_score > b.log2_score || (a.log2_score == b.log2_score && a.item < b.item);
-  };
-  size_t n = std::min<size_t>(top->size(), top_size_);
-  std::partial_sort(top->begin(), top->begin() + n, top->end(), by_score);
-  top->resize(n);
-  top->shrink_to_fit();
   std::atomic_store(&top_, std::shared_ptr<const TopList>(std::move(top)));
 }
 

@@ -25,6 +25,18 @@ struct TrendingEntry {
   double log2_score;  // log2 of the forward-decayed sum
 };
 
+// Best-first order of top lists: higher score first, then lower item id.
+inline bool BetterEntry(const TrendingEntry& a, const TrendingEntry& b) {
+  return a.log2_score > b.log2_score || (a.log2_score == b.log2_score && a.item < b.item);
+}
+
+// The best `limit` entries of `old` (best first) without the items in
+// `changed` (sorted ids), merged with `fresh` (sorted here): an incremental
+// top-list update in O(|old| + |fresh| log |fresh|).
+std::vector<TrendingEntry> MergeTop(const std::vector<TrendingEntry>& old,
+                                    const std::vector<uint32_t>& changed,
+                                    std::vector<TrendingEntry> fresh, size_t limit);
+
 class Trending {
  public:
   // half_life_seconds > 0; top_size: length of the published list.

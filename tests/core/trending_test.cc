@@ -250,5 +250,47 @@ TEST(PopularityTest, IncrementalTrendingMatchesAFreshScan) {
   }
 }
 
+TEST(TrendingTest, MergeTopKeepsOrderDropsChangedAndCaps) {
+  const std::vector<TrendingEntry> old = {{1, 9}, {2, 7}, {3, 5}, {4, 3}};
+  // Item 2 changed (to 8.5); item 7 is new (6); cap at 4.
+  auto out = MergeTop(old, {2, 7}, {{7, 6}, {2, 8.5}}, 4);
+  std::vector<uint32_t> ids;
+  for (const auto& e : out) ids.push_back(e.item);
+  EXPECT_EQ(ids, (std::vector<uint32_t>{1, 2, 7, 3}));
+  EXPECT_DOUBLE_EQ(out[1].log2_score, 8.5);
+  // Ties break by item id, as everywhere else.
+  auto tie = MergeTop({{5, 1}}, {}, {{4, 1}}, 10);
+  EXPECT_EQ(tie[0].item, 4u);
+  EXPECT_TRUE(MergeTop({}, {}, {}, 3).empty());
+}
+
+// Batches seconds apart take the merge path, which keeps the unchanged
+// items' ratios from an older "now" (under 1/256 of a half-life old): the
+// published list must still rank items as a fresh scan does, to within
+// that drift.
+TEST(PopularityTest, MergedTrendingStaysWithinTheDriftOfAFreshScan) {
+  std::mt19937 rng(5);
+  Popularity inc(3600, 30 * 86400, 5, 25);
+  for (int batch = 0; batch < 60; ++batch) {
+    for (int k = 0; k < 20; ++k) {
+      const uint32_t item = k % 3 == 0 ? rng() % 10 : 10 + rng() % 400;
+      const int64_t t = kToday + batch * 1000000LL;  // a second per batch
+      inc.Add(item, 1.0 + rng() % 3, t);
+    }
+    inc.Publish();
+  }
+  Popularity fresh(3600, 30 * 86400, 5, 25);
+  // The same sums, restored: its first Publish scans every item.
+  for (uint32_t i = 0; i < 410; ++i) {
+    if (!std::isinf(inc.Log2Short(i))) fresh.Set(i, inc.Log2Short(i), inc.Log2Long(i), kToday + 59000000LL);
+  }
+  fresh.Publish();
+  const auto& a = *inc.TrendingTop();
+  const auto& b = *fresh.TrendingTop();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(a[i].log2_score, b[i].log2_score, 0.02) << "rank " << i;
+  }
+}
 }  // namespace
 }  // namespace recd::core
