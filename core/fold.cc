@@ -161,12 +161,38 @@ void FoldWorker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void FoldWorker::PutCovisitRows(storage::WriteBatch* batch) {
+  Catalog::Reader r(*deps_.catalog);
+  for (uint32_t item : deps_.covisit->TakeChanged()) {
+    std::string row =
+        deps_.covisit->EncodeRow(item, [&](uint32_t d) { return std::string_view(r.Id(d)); });
+    // An evicted summary encodes as "": its stored row goes too.
+    if (row.empty()) {
+      batch->Delete(storage::Cf::kCovisit, r.Id(item));
+    } else {
+      batch->Put(storage::Cf::kCovisit, r.Id(item), row);
+    }
+  }
+}
+
+void FoldWorker::FlushCovisitRows() {
+  storage::WriteBatch batch;
+  PutCovisitRows(&batch);
+  if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) {
+    spdlog::error("fold-in: co-visitation rows not written at stop: {}", st.ToString());
+  }
+}
+
 void FoldWorker::Run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || target_ > folded_seq(); });
-      if (target_ <= folded_seq()) return;  // stopping, nothing left
+      if (target_ <= folded_seq()) {  // stopping, nothing left
+        lock.unlock();
+        FlushCovisitRows();
+        return;
+      }
     }
     auto n = FoldBatch();
     if (!n.ok()) {
@@ -176,7 +202,11 @@ void FoldWorker::Run() {
       spdlog::error("fold-in: {}; retrying", n.status().ToString());
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
-      if (stopping_) return;
+      if (stopping_) {
+        lock.unlock();
+        FlushCovisitRows();
+        return;
+      }
       continue;
     }
     if (*n == 0) {
@@ -295,12 +325,13 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     stats.set_clock_us(deps_.popularity->clock_us());
     batch.Put(storage::Cf::kItemStats, id, stats.SerializeAsString());
   }
-  {
-    Catalog::Reader r(*deps_.catalog);
-    for (uint32_t item : deps_.covisit->TakeChanged()) {
-      batch.Put(storage::Cf::kCovisit, r.Id(item),
-                deps_.covisit->EncodeRow(item, [&](uint32_t d) { return std::string_view(r.Id(d)); }));
-    }
+  // Co-visitation rows are written at most every kCovisitWriteInterval (and
+  // at Stop): an event changes up to 2 x session_items rows of ~100 slots
+  // each, so writing them per batch was most of the fold-in's bytes.
+  const auto batch_start = std::chrono::steady_clock::now();
+  if (batch_start - last_covisit_write_ >= kCovisitWriteInterval) {
+    PutCovisitRows(&batch);
+    last_covisit_write_ = batch_start;
   }
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(last));
   // Derived state is replayable from the log: no fsync needed.

@@ -10,7 +10,9 @@
 //     that showed the item.
 // Each batch writes the changed state and the new watermark in one
 // WriteBatch, so after a crash it resumes from the watermark and no
-// acknowledged event is missing. Folding uses event time only, so a replay
+// acknowledged event is missing from user state and popularity. Changed
+// co-visitation rows are written at most once a second (and at Stop): a
+// crash loses at most the last second of co-visitation pair counts. Folding uses event time only, so a replay
 // gives the same state.
 //
 // Thread safety: Notify/folded_seq/WaitFolded from any thread; everything
@@ -86,6 +88,10 @@ class FoldWorker {
   void Run();
   // Folds events (watermark, up to max_batch_events]; returns how many.
   absl::StatusOr<int> FoldBatch();
+  // Adds the co-visitation rows changed since the last call to `batch`.
+  void PutCovisitRows(storage::WriteBatch* batch);
+  // Writes them on their own (at Stop).
+  void FlushCovisitRows();
 
   FoldDeps deps_;
   const EngineOptions* options_;
@@ -99,6 +105,8 @@ class FoldWorker {
   std::atomic<uint64_t> folded_{0};
   static constexpr std::chrono::milliseconds kPublishInterval{200};
   std::chrono::steady_clock::time_point last_publish_;  // worker thread only
+  static constexpr std::chrono::milliseconds kCovisitWriteInterval{1000};
+  std::chrono::steady_clock::time_point last_covisit_write_;  // worker thread only
   std::thread thread_;
 };
 
