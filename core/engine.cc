@@ -331,7 +331,8 @@ absl::Status Engine::Load() {
       });
   recommender_ = std::make_unique<Recommender>(
       RecommenderDeps{&options_, &catalog_, &model_, popularity_.get(), users_.get(),
-                      covisit_.get(), content_.get()});
+                      covisit_.get(), content_.get(),
+                      [this](const std::string& key) { fold_->RequestRefresh(key); }});
   return absl::OkStatus();
 }
 

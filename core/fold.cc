@@ -183,16 +183,66 @@ void FoldWorker::FlushCovisitRows() {
   }
 }
 
+void FoldWorker::RequestRefresh(const std::string& user_key) {
+  std::lock_guard lock(mu_);
+  if (refresh_.size() >= kMaxRefreshPending) return;
+  if (refresh_.insert(user_key).second) cv_.notify_one();
+}
+
+absl::StatusOr<int> FoldWorker::RefreshUsers() {
+  constexpr size_t kPerRound = 256;  // events are never kept waiting longer
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lock(mu_);
+    while (!refresh_.empty() && keys.size() < kPerRound) {
+      keys.push_back(std::move(refresh_.extract(refresh_.begin()).value()));
+    }
+  }
+  const std::shared_ptr<LiveModel> model = deps_.model->Pin();
+  std::vector<std::pair<std::string, std::shared_ptr<UserState>>> solved;
+  storage::WriteBatch batch;
+  std::vector<float> x;
+  for (auto& key : keys) {
+    auto cur = deps_.users->Get(key);
+    if (!cur.ok()) return cur.status();
+    const UserStatePtr& state = *cur;
+    if (state == nullptr || state->vector_model() == model->version) continue;
+    if (!SolveUserVector(*state, *deps_.catalog, *model, &x)) continue;
+    auto next = NewUserState(state.get());
+    next->mutable_vector()->Assign(x.begin(), x.end());
+    next->set_vector_model(model->version);
+    batch.Put(storage::Cf::kUsers, key, next->SerializeAsString());
+    solved.emplace_back(std::move(key), std::move(next));
+  }
+  if (solved.empty()) return 0;
+  // Derived state at the same watermark: no fsync.
+  if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) return st;
+  for (auto& [key, state] : solved) deps_.users->Put(key, std::move(state));
+  return static_cast<int>(solved.size());
+}
+
 void FoldWorker::Run() {
   for (;;) {
+    bool events;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || target_ > folded_seq(); });
-      if (target_ <= folded_seq()) {  // stopping, nothing left
+      cv_.wait(lock, [&] {
+        return stopping_ || target_ > folded_seq() || !refresh_.empty();
+      });
+      events = target_ > folded_seq();
+      if (!events && refresh_.empty()) {  // stopping, nothing left
         lock.unlock();
         FlushCovisitRows();
         return;
       }
+    }
+    if (!events) {
+      // Vectors of another model version, asked for by Recommend: only
+      // when no event waits (and drained at Stop, so none is lost).
+      if (auto r = RefreshUsers(); !r.ok()) {
+        spdlog::error("fold-in: refreshing user vectors: {}", r.status().ToString());
+      }
+      continue;
     }
     auto n = FoldBatch();
     if (!n.ok()) {

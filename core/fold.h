@@ -28,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -76,6 +77,11 @@ class FoldWorker {
 
   // Wakes the worker: events up to `seq` are in the log.
   void Notify(uint64_t seq);
+  // Asks the worker to re-solve and store the vector of `user_key` if it was
+  // solved against another model version (after a model swap). Bounded:
+  // requests beyond kMaxRefreshPending are dropped (a later read asks
+  // again). Any thread; never blocks on the worker.
+  void RequestRefresh(const std::string& user_key);
   // Highest sequence number whose effects are visible to readers.
   uint64_t folded_seq() const { return folded_.load(std::memory_order_acquire); }
   // Blocks until folded_seq() >= seq or the timeout passes; returns whether
@@ -90,6 +96,8 @@ class FoldWorker {
   absl::StatusOr<int> FoldBatch();
   // Adds the co-visitation rows changed since the last call to `batch`.
   void PutCovisitRows(storage::WriteBatch* batch);
+  // Re-solves the users asked for by RequestRefresh; returns how many.
+  absl::StatusOr<int> RefreshUsers();
   // Writes them on their own (at Stop).
   void FlushCovisitRows();
 
@@ -102,6 +110,8 @@ class FoldWorker {
   std::condition_variable folded_cv_;  // WaitFolded waits for progress
   uint64_t target_ = 0;
   bool stopping_ = false;
+  static constexpr size_t kMaxRefreshPending = 10000;
+  std::unordered_set<std::string> refresh_;  // guarded by mu_
   std::atomic<uint64_t> folded_{0};
   static constexpr std::chrono::milliseconds kPublishInterval{200};
   std::chrono::steady_clock::time_point last_publish_;  // worker thread only

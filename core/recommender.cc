@@ -369,6 +369,8 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
       uvec.assign(state->vector().begin(), state->vector().end());
     } else {
       SolveUserVector(*state, *d_.catalog, *model, &uvec);
+      // Store it, so the user's next requests do not solve again.
+      if (d_.refresh_user) d_.refresh_user(UserKey(q.user_id, q.session_id));
     }
   }
   // Session intent: the ANN query leans toward what the current session is

@@ -19,6 +19,7 @@
 // immutable snapshots, seqlocked vectors, and take the catalog's shared lock.
 #pragma once
 
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,6 +71,10 @@ struct RecommenderDeps {
   UserStore* users;
   const Covisitation* covisit;
   const ContentIndex* content;
+  // Asks the fold-in to re-solve and store a user's vector that was solved
+  // against another model version (Recommend re-solves it for the request
+  // either way). May be empty.
+  std::function<void(const std::string& user_key)> refresh_user;
 };
 
 class Recommender {

@@ -262,6 +262,23 @@ TEST_F(ModelSwapTest, LoadedModelServesAndRecommendationsFollowIt) {
   ASSERT_TRUE(blended.ok()) << blended.status();
   EXPECT_EQ(blended->model_version, version);
   EXPECT_FALSE(blended->slate.items.empty());
+
+  // u's stored vector was solved against the catalog model; the read
+  // re-solved it and asked the fold-in to store it, so later reads (and a
+  // restart) need no solve. The fold-in drains such requests at stop.
+  engine_->Shutdown();
+  engine_.reset();
+  storage::StoreOptions so;
+  so.path = options_.data_dir;
+  so.create_if_missing = false;
+  auto store = storage::Store::Open(so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto raw = (*store)->Get(storage::Cf::kUsers, UserKey("u", ""));
+  ASSERT_TRUE(raw.ok() && raw->has_value());
+  recd::v1::records::UserState state;
+  ASSERT_TRUE(state.ParseFromString(**raw));
+  EXPECT_EQ(state.vector_model(), version);
+  EXPECT_EQ(state.vector_size(), kDim);
 }
 
 TEST_F(ModelSwapTest, ModelOfAnotherDimensionThanTheCatalogServes) {
