@@ -149,6 +149,11 @@ absl::Status Replay(core::Engine* engine, const std::vector<const ev::EventRow*>
   }
   bar.Done();
   if (!engine->WaitFolded(last, 600)) return absl::DeadlineExceededError("fold-in did not finish");
+  // Trending lists are published incrementally during the replay; one full
+  // rebuild makes them independent of the batch timing.
+  if (!engine->RepublishPopularity(600)) {
+    return absl::DeadlineExceededError("popularity republish did not finish");
+  }
   return absl::OkStatus();
 }
 

@@ -113,6 +113,11 @@ class Engine {
   bool WaitFolded(uint64_t seq, double timeout_seconds) {
     return fold_->WaitFolded(seq, timeout_seconds);
   }
+  // Rebuilds the popularity lists from a full scan (see FoldWorker), so a
+  // replay's lists do not depend on its batch timing. Blocks.
+  bool RepublishPopularity(double timeout_seconds) {
+    return fold_->RepublishPopularity(timeout_seconds);
+  }
   // Model version the scores come from. Until a trained model is loaded the
   // vectors are those given in the catalog ("catalog").
   std::string model_version() const { return model_.Pin()->version; }

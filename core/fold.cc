@@ -221,20 +221,40 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
   return static_cast<int>(solved.size());
 }
 
+bool FoldWorker::RepublishPopularity(double timeout_seconds) {
+  std::unique_lock lock(mu_);
+  const uint64_t ticket = ++republish_asked_;
+  cv_.notify_one();
+  return folded_cv_.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                             [&] { return republish_done_ >= ticket; });
+}
+
 void FoldWorker::Run() {
   for (;;) {
     bool events;
+    uint64_t republish = 0;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] {
-        return stopping_ || target_ > folded_seq() || !refresh_.empty();
+        return stopping_ || target_ > folded_seq() || !refresh_.empty() ||
+               republish_asked_ > republish_done_;
       });
       events = target_ > folded_seq();
-      if (!events && refresh_.empty()) {  // stopping, nothing left
+      if (!events && republish_asked_ > republish_done_) republish = republish_asked_;
+      if (!events && !republish && refresh_.empty()) {  // stopping, nothing left
         lock.unlock();
         FlushCovisitRows();
         return;
       }
+    }
+    if (republish != 0) {
+      deps_.popularity->Publish(/*full=*/true);
+      {
+        std::lock_guard lock(mu_);
+        republish_done_ = republish;
+      }
+      folded_cv_.notify_all();
+      continue;
     }
     if (!events) {
       // Vectors of another model version, asked for by Recommend: only

@@ -87,6 +87,11 @@ class FoldWorker {
   // Blocks until folded_seq() >= seq or the timeout passes; returns whether
   // it got there. For start-up, shutdown and tests — never on a reactor.
   bool WaitFolded(uint64_t seq, double timeout_seconds);
+  // Republishes the popularity lists from a full scan on the worker thread
+  // and waits for it (at most timeout_seconds; false on timeout). For
+  // replays that must give the same lists whatever their batch timing
+  // (`recd eval`); never on a reactor.
+  bool RepublishPopularity(double timeout_seconds);
   // Folds what is in the log, then stops the thread.
   void Stop();
 
@@ -110,6 +115,7 @@ class FoldWorker {
   std::condition_variable folded_cv_;  // WaitFolded waits for progress
   uint64_t target_ = 0;
   bool stopping_ = false;
+  uint64_t republish_asked_ = 0, republish_done_ = 0;  // guarded by mu_
   static constexpr size_t kMaxRefreshPending = 10000;
   std::unordered_set<std::string> refresh_;  // guarded by mu_
   std::atomic<uint64_t> folded_{0};

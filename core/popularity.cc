@@ -54,8 +54,13 @@ float Popularity::Relative(uint32_t item) const {
   return static_cast<float>(std::exp2(ll - best_long_.load(std::memory_order_relaxed)));
 }
 
-void Popularity::Publish() {
-  if (!dirty_) return;
+void Popularity::Publish(bool full) {
+  if (full) {
+    rescan_ = true;
+    changed_.clear();
+  } else if (!dirty_) {
+    return;
+  }
   dirty_ = false;
   long_.Publish();
   const auto& popular = *long_.Top();

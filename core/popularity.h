@@ -40,8 +40,10 @@ class Popularity {
   double Log2Long(uint32_t item) const { return long_.Get(item); }
   // Latest event time added or restored (us).
   int64_t clock_us() const { return latest_us_; }
-  // Republishes both lists if anything changed.
-  void Publish();
+  // Republishes both lists if anything changed; with `full`, rescans every
+  // item for the trending list (a result that depends only on the events
+  // folded, not on when earlier publishes happened).
+  void Publish(bool full = false);
 
   // Best first; TrendingEntry.log2_score holds log2 of the list's score.
   std::shared_ptr<const Trending::TopList> PopularTop() const { return long_.Top(); }

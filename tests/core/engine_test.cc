@@ -532,6 +532,20 @@ TEST_F(EngineTest, CategoryIncludeAndExcludeFilters) {
 
 // ---------------------------------------------------------------- trending
 
+// recd eval's replays ask for a full rebuild of the popularity lists once
+// the fold-in has caught up; the worker does it and the lists still serve.
+TEST_F(EngineTest, RepublishPopularityRunsOnTheWorkerAndKeepsTheLists) {
+  Open();
+  ASSERT_TRUE(Upsert({MakeItem("a"), MakeItem("b"), MakeItem("c")}).ok());
+  TrackAndFold({MakeStoredEvent("u1", "b", "purchase"), MakeStoredEvent("u2", "b", "view"),
+                MakeStoredEvent("u3", "c", "view")});
+  EXPECT_TRUE(engine_->RepublishPopularity(10));
+  EXPECT_TRUE(engine_->RepublishPopularity(10)) << "a second request is served too";
+  const auto cold = ColdIds(2, "trending_only");
+  ASSERT_FALSE(cold.empty());
+  EXPECT_EQ(cold.front(), "b");
+}
+
 TEST_F(EngineTest, TrendingRanksMostTrackedItemFirstForColdSession) {
   Open();
   ASSERT_TRUE(Upsert({MakeItem("t1"), MakeItem("t2"), MakeItem("t3"), MakeItem("t4")}).ok());

@@ -291,6 +291,14 @@ TEST(PopularityTest, MergedTrendingStaysWithinTheDriftOfAFreshScan) {
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_NEAR(a[i].log2_score, b[i].log2_score, 0.02) << "rank " << i;
   }
+  // A full publish depends on the sums only: exactly the fresh scan.
+  inc.Publish(/*full=*/true);
+  const auto& c = *inc.TrendingTop();
+  ASSERT_EQ(c.size(), b.size());
+  for (size_t i = 0; i < c.size(); ++i) {
+    EXPECT_EQ(c[i].item, b[i].item) << "rank " << i;
+    EXPECT_DOUBLE_EQ(c[i].log2_score, b[i].log2_score) << "rank " << i;
+  }
 }
 }  // namespace
 }  // namespace recd::core
