@@ -371,13 +371,4 @@ absl::StatusOr<std::string> Covisitation::DecodeRow(
   return summary;
 }
 
-absl::Status Covisitation::RestoreRow(uint32_t item, std::string_view row,
-                                      const std::function<uint32_t(std::string_view)>& intern) {
-  auto summary = DecodeRow(item, row, [&](std::string_view id) -> std::optional<uint32_t> {
-    return intern(id);
-  });
-  if (!summary.ok()) return summary.status();
-  return Restore(item, *summary);
-}
-
 }  // namespace recd::core

@@ -138,16 +138,12 @@ class Covisitation {
   // id to its item id (a view that stays valid during the call).
   std::string EncodeRow(uint32_t item,
                         const std::function<std::string_view(uint32_t)>& id_of) const;
-  // Writer, at start-up: Restore() from a stored row, renumbering the
-  // neighbours with `intern` (item id -> this process's dense id).
-  // DATA_LOSS (nothing changed) for a malformed row, or one written in the
-  // dense-id-only format of earlier builds (its co-visitation restarts).
-  [[nodiscard]] absl::Status RestoreRow(uint32_t item, std::string_view row,
-                                        const std::function<uint32_t(std::string_view)>& intern);
   // The Restore() bytes of a stored row, its neighbours renumbered by
-  // `lookup` (item id -> dense id, nullopt if unknown). DATA_LOSS for a
-  // malformed or old-format row; NOT_FOUND when `lookup` knows a neighbour
-  // not. Pure: any thread, so a start-up can decode rows in parallel.
+  // `lookup` (item id -> this process's dense id, nullopt if unknown).
+  // DATA_LOSS for a malformed row, or one written in the dense-id-only
+  // format of earlier builds (its co-visitation restarts); NOT_FOUND when
+  // `lookup` does not know a neighbour. Pure: any thread, so a start-up can
+  // decode rows in parallel.
   [[nodiscard]] static absl::StatusOr<std::string> DecodeRow(
       uint32_t item, std::string_view row,
       const std::function<std::optional<uint32_t>(std::string_view)>& lookup);

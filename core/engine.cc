@@ -104,23 +104,20 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
 
 namespace {
 
-// Scans `cf` on this thread, turning each row into a T with `make` (false
-// stops the scan), and hands batches of them to `consume` on `threads`
-// threads. With one thread, batches are consumed in scan order. Start-up
-// uses it to overlap the scan and parse of one column family with applying
-// its rows.
-template <typename T>
+using Row = std::pair<std::string, std::string>;  // key, value
+
+// Scans `cf` on this thread and hands the rows, in batches, to `consume` on
+// `threads` other threads (at most a few batches queued).
 absl::Status ScanInParallel(storage::Store& store, storage::Cf cf, int threads,
-                            const std::function<bool(std::string_view, std::string_view, T*)>& make,
-                            const std::function<void(std::vector<T>&)>& consume) {
+                            const std::function<void(const std::vector<Row>&)>& consume) {
   constexpr size_t kBatchRows = 512, kMaxQueued = 8;
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::vector<T>> queue;
+  std::deque<std::vector<Row>> queue;
   bool scanned = false;
   auto work = [&] {
     for (;;) {
-      std::vector<T> batch;
+      std::vector<Row> batch;
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return !queue.empty() || scanned; });
@@ -134,7 +131,7 @@ absl::Status ScanInParallel(storage::Store& store, storage::Cf cf, int threads,
   };
   std::vector<std::thread> workers;
   for (int i = 0; i < threads; ++i) workers.emplace_back(work);
-  std::vector<T> batch;
+  std::vector<Row> batch;
   auto push = [&] {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return queue.size() < kMaxQueued; });
@@ -143,10 +140,7 @@ absl::Status ScanInParallel(storage::Store& store, storage::Cf cf, int threads,
     cv.notify_all();
   };
   absl::Status st = store.Scan(cf, "", [&](std::string_view key, std::string_view v) {
-    if (!make(key, v, &batch.emplace_back())) {
-      batch.pop_back();
-      return false;
-    }
+    batch.emplace_back(key, v);
     if (batch.size() >= kBatchRows) push();
     return true;
   });
@@ -167,39 +161,28 @@ absl::Status Engine::RestoreCovisitation(uint64_t* skipped) {
   // items, most of them cache misses), so rows are decoded on two threads
   // while this one scans; Restore itself is serialised.
   std::mutex restore_mu;
-  auto decode = [this](uint32_t item, std::string_view row) {
-    absl::StatusOr<std::string> summary;
-    {
-      Catalog::Reader r(catalog_);
-      summary = Covisitation::DecodeRow(item, row, [&r](std::string_view id) { return r.Find(id); });
+  return ScanInParallel(*store_, storage::Cf::kCovisit, 2, [&](const std::vector<Row>& rows) {
+    for (const auto& [key, row] : rows) {
+      const uint32_t item = catalog_.Intern(key);
+      absl::StatusOr<std::string> summary;
+      {
+        Catalog::Reader r(catalog_);
+        summary = Covisitation::DecodeRow(item, row, [&r](std::string_view id) { return r.Find(id); });
+      }
+      if (absl::IsNotFound(summary.status())) {  // a neighbour known only from its events
+        summary = Covisitation::DecodeRow(item, row, [this](std::string_view id) {
+          return std::optional<uint32_t>(catalog_.Intern(id));
+        });
+      }
+      std::lock_guard lock(restore_mu);
+      absl::Status rs = summary.ok() ? covisit_->Restore(item, *summary) : summary.status();
+      // One line for the first few, then a count: a data dir of an older
+      // format would otherwise log a line per item.
+      if (!rs.ok() && ++*skipped <= 5) {
+        spdlog::warn("covisit CF: skipping {}: {}", key, rs.ToString());
+      }
     }
-    if (absl::IsNotFound(summary.status())) {  // a neighbour known only from its events
-      summary = Covisitation::DecodeRow(item, row, [this](std::string_view id) {
-        return std::optional<uint32_t>(catalog_.Intern(id));
-      });
-    }
-    return summary;
-  };
-  using Row = std::pair<std::string, std::string>;
-  return ScanInParallel<Row>(
-      *store_, storage::Cf::kCovisit, 2,
-      [](std::string_view key, std::string_view v, Row* row) {
-        *row = {std::string(key), std::string(v)};
-        return true;
-      },
-      [&](std::vector<Row>& rows) {
-        for (const auto& [key, row] : rows) {
-          const uint32_t item = catalog_.Intern(key);
-          auto summary = decode(item, row);
-          std::lock_guard lock(restore_mu);
-          absl::Status rs = summary.ok() ? covisit_->Restore(item, *summary) : summary.status();
-          // One line for the first few, then a count: a data dir of an
-          // older format would otherwise log a line per item.
-          if (!rs.ok() && ++*skipped <= 5) {
-            spdlog::warn("covisit CF: skipping {}: {}", key, rs.ToString());
-          }
-        }
-      });
+  });
 }
 
 absl::Status Engine::Load() {

@@ -241,10 +241,14 @@ TEST(CovisitTest, StoredRowRenumbersNeighboursOnRestore) {
 
   // The new process numbers item-N as 100 + N.
   auto r = Make(o);
-  auto intern = [](std::string_view id) {
+  auto intern = [](std::string_view id) -> std::optional<uint32_t> {
     return 100 + static_cast<uint32_t>(std::stoul(std::string(id.substr(5))));
   };
-  ASSERT_TRUE(r->RestoreRow(101, row, intern).ok());
+  auto restore_row = [&](uint32_t item, std::string_view stored) {
+    auto summary = Covisitation::DecodeRow(item, stored, intern);
+    return summary.ok() ? r->Restore(item, *summary) : summary.status();
+  };
+  ASSERT_TRUE(restore_row(101, row).ok());
   r->Publish();
   std::vector<uint32_t> want;
   for (uint32_t id : Ids(*c, 1)) want.push_back(100 + id);
@@ -252,10 +256,10 @@ TEST(CovisitTest, StoredRowRenumbersNeighboursOnRestore) {
   for (const Neighbor& n : *c->Top(1)) EXPECT_EQ(Score(*r, 101, 100 + n.id), n.score) << n.id;
 
   // A row of the older dense-id-only format, and damaged rows, are refused.
-  EXPECT_TRUE(absl::IsDataLoss(r->RestoreRow(1, c->Serialize(1), intern)));
-  EXPECT_TRUE(absl::IsDataLoss(r->RestoreRow(1, row.substr(0, row.size() - 1), intern)));
-  EXPECT_TRUE(absl::IsDataLoss(r->RestoreRow(1, row + "x", intern)));
-  EXPECT_TRUE(absl::IsDataLoss(r->RestoreRow(1, "", intern)));
+  EXPECT_TRUE(absl::IsDataLoss(restore_row(1, c->Serialize(1))));
+  EXPECT_TRUE(absl::IsDataLoss(restore_row(1, row.substr(0, row.size() - 1))));
+  EXPECT_TRUE(absl::IsDataLoss(restore_row(1, row + "x")));
+  EXPECT_TRUE(absl::IsDataLoss(restore_row(1, "")));
 }
 
 TEST(CovisitTest, SerializeRestoreRoundTrip) {
