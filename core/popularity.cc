@@ -12,7 +12,6 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // that fall out of the published list can come back without a scan.
 constexpr size_t kPoolLists = 4;
 constexpr auto kRescanInterval = std::chrono::seconds(10);
-constexpr size_t kMaxChanged = size_t{1} << 20;
 }  // namespace
 
 Popularity::Popularity(double short_half_life_seconds, double long_half_life_seconds,
@@ -31,21 +30,13 @@ void Popularity::Add(uint32_t item, double weight, int64_t t_us) {
   long_.Add(item, weight, t_us);
   latest_us_ = std::max(latest_us_, t_us);
   dirty_ = true;
-  if (rescan_) return;
-  changed_.push_back(item);
-  if (changed_.size() > kMaxChanged) {
-    rescan_ = true;
-    changed_.clear();
-  }
 }
 
 void Popularity::Set(uint32_t item, double log2_short, double log2_long, int64_t t_us) {
   short_.Set(item, log2_short);
   long_.Set(item, log2_long);
   latest_us_ = std::max(latest_us_, t_us);
-  dirty_ = true;
-  rescan_ = true;
-  changed_.clear();
+  dirty_ = true;  // long_'s next Publish scans, and so does the trending list
 }
 
 float Popularity::Relative(uint32_t item) const {
@@ -55,14 +46,12 @@ float Popularity::Relative(uint32_t item) const {
 }
 
 void Popularity::Publish(bool full) {
-  if (full) {
-    rescan_ = true;
-    changed_.clear();
-  } else if (!dirty_) {
-    return;
-  }
+  if (!full && !dirty_) return;
   dirty_ = false;
-  long_.Publish();
+  // The long-term list tracks the items added since its last Publish; the
+  // trending list reuses them (they are the same Adds).
+  std::optional<std::vector<uint32_t>> changed = long_.Publish();
+  if (full || !changed) rescan_ = true;
   const auto& popular = *long_.Top();
   if (!popular.empty()) best_long_.store(popular.front().log2_score, std::memory_order_relaxed);
 
@@ -77,8 +66,7 @@ void Popularity::Publish(bool full) {
     return ratio > 0 ? std::log2(ratio) : kNegInf;
   };
   const auto wall = std::chrono::steady_clock::now();
-  if (latest_us_ - scanned_clock_us_ > short_h_us_ / 16 || wall - scanned_at_ > kRescanInterval ||
-      changed_.size() > short_.size() / 4) {
+  if (latest_us_ - scanned_clock_us_ > short_h_us_ / 16 || wall - scanned_at_ > kRescanInterval) {
     rescan_ = true;
   }
   const size_t pool_size = kPoolLists * top_size_;
@@ -100,11 +88,9 @@ void Popularity::Publish(bool full) {
     scanned_at_ = wall;
     rescan_ = false;
   } else {
-    std::sort(changed_.begin(), changed_.end());
-    changed_.erase(std::unique(changed_.begin(), changed_.end()), changed_.end());
     Trending::TopList fresh;
-    fresh.reserve(changed_.size());
-    for (uint32_t i : changed_) {
+    fresh.reserve(changed->size());
+    for (uint32_t i : *changed) {
       const double v = ratio_of(i);
       if (v != kNegInf) fresh.push_back({i, v});
     }
@@ -113,7 +99,7 @@ void Popularity::Publish(bool full) {
       Trending::TopList cands;
       cands.reserve(pool_.size() + fresh.size());
       for (const auto& e : pool_) {
-        if (std::binary_search(changed_.begin(), changed_.end(), e.item)) continue;
+        if (std::binary_search(changed->begin(), changed->end(), e.item)) continue;
         const double v = ratio_of(e.item);
         if (v != kNegInf) cands.push_back({e.item, v});
       }
@@ -122,10 +108,9 @@ void Popularity::Publish(bool full) {
     } else {
       // Within 1/256 of a half-life the unchanged items' ratios have moved
       // by under 0.3%: keep them and merge in the changed items.
-      pool_ = MergeTop(pool_, changed_, std::move(fresh), pool_size);
+      pool_ = MergeTop(pool_, *changed, std::move(fresh), pool_size);
     }
   }
-  changed_.clear();
   auto top = std::make_shared<Trending::TopList>(
       pool_.begin(), pool_.begin() + std::min<size_t>(pool_.size(), top_size_));
   std::atomic_store(&trending_top_, std::shared_ptr<const Trending::TopList>(std::move(top)));

@@ -61,8 +61,7 @@ class Popularity {
   int top_size_;
   int64_t latest_us_ = 0;
   bool dirty_ = false;
-  bool rescan_ = true;                // a Set happened, or nothing scanned yet
-  std::vector<uint32_t> changed_;     // Added since the last Publish (may repeat)
+  bool rescan_ = true;                // the next Publish scans every item
   Trending::TopList pool_;            // the last trending candidates, best first
   int64_t scanned_clock_us_ = 0;      // event clock at the last full scan
   int64_t rescored_clock_us_ = 0;     // event clock of the pool's ratios

@@ -57,8 +57,9 @@ std::vector<TrendingEntry> MergeTop(const std::vector<TrendingEntry>& old,
   return out;
 }
 
-void Trending::Publish() {
-  if (!rescan_ && changed_.empty()) return;
+std::optional<std::vector<uint32_t>> Trending::Publish() {
+  if (!rescan_ && changed_.empty()) return std::vector<uint32_t>{};
+  std::optional<std::vector<uint32_t>> changed;
   std::shared_ptr<TopList> top;
   if (rescan_ || changed_.size() > log2_.size() / 4) {  // a scan is as cheap
     top = std::make_shared<TopList>();
@@ -80,10 +81,12 @@ void Trending::Publish() {
     fresh.reserve(changed_.size());
     for (uint32_t i : changed_) fresh.push_back({i, log2_.Get(i)});
     top = std::make_shared<TopList>(MergeTop(*Top(), changed_, std::move(fresh), top_size_));
+    changed = std::move(changed_);
   }
   rescan_ = false;
   changed_.clear();
   std::atomic_store(&top_, std::shared_ptr<const TopList>(std::move(top)));
+  return changed;
 }
 
 }  // namespace recd::core

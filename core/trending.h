@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/atomic_array.h"
@@ -51,8 +52,11 @@ class Trending {
   // Items with a slot (max dense id seen + 1).
   size_t size() const { return log2_.size(); }
   // Publishes the top list if anything changed since the last call:
-  // O((top_size + changed) log) after Adds, O(items) after a Set.
-  void Publish();
+  // O(top_size + changed log changed) after Adds, O(items) after a Set.
+  // Returns the items Added since the last call (sorted, each once), or
+  // nullopt when it scanned every item instead (after a Set, or when so
+  // many changed that a scan was as cheap).
+  std::optional<std::vector<uint32_t>> Publish();
 
   using TopList = std::vector<TrendingEntry>;  // best first
   std::shared_ptr<const TopList> Top() const { return std::atomic_load(&top_); }
