@@ -409,18 +409,9 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
 
   for (auto& [key, state] : changed_users) deps_.users->Put(key, std::move(state));
   deps_.covisit->Publish();
-  bool caught_up;
-  {
-    std::lock_guard lock(mu_);
-    caught_up = last >= target_;
-  }
-  // Republishing popularity is O(items): once the worker has caught up, or
-  // at most every kPublishInterval while it works through a backlog.
-  auto now = std::chrono::steady_clock::now();
-  if (caught_up || now - last_publish_ >= kPublishInterval) {
-    deps_.popularity->Publish();
-    last_publish_ = now;
-  }
+  // Incremental (O(list + changes) between its periodic full scans), so
+  // every batch publishes.
+  deps_.popularity->Publish();
   {
     std::lock_guard lock(mu_);
     folded_.store(last, std::memory_order_release);

@@ -119,8 +119,6 @@ class FoldWorker {
   static constexpr size_t kMaxRefreshPending = 10000;
   std::unordered_set<std::string> refresh_;  // guarded by mu_
   std::atomic<uint64_t> folded_{0};
-  static constexpr std::chrono::milliseconds kPublishInterval{200};
-  std::chrono::steady_clock::time_point last_publish_;  // worker thread only
   static constexpr std::chrono::milliseconds kCovisitWriteInterval{1000};
   std::chrono::steady_clock::time_point last_covisit_write_;  // worker thread only
   std::thread thread_;
