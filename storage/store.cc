@@ -132,8 +132,13 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Cf cf, std::string_view ke
 }
 
 absl::Status Store::Scan(Cf cf, std::string_view start, const ScanFn& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), handles_[static_cast<int>(cf)]));
+  // Scans are bulk reads (start-up loads, the fold-in's pass over new
+  // events, exports): each block is read once, so caching it would only
+  // evict what point reads use, and at start-up it filled the whole block
+  // cache (resident memory that served nothing).
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[static_cast<int>(cf)]));
   for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
     auto k = it->key();
     auto v = it->value();
