@@ -99,9 +99,12 @@ absl::StatusOr<Clock::time_point> WaitFoldCaughtUp(const RecdProcess& server, do
 }
 
 // Client-side fold-in lag probes: every interval, one Track (a probe user),
-// then Recommend (k = 1) until its folded_sequence reaches the Track's
-// last_sequence. Each probe's lag is ack -> first response showing it (an
-// upper bound: it includes one Recommend round trip).
+// then Recommend (k = 1) every kPollInterval until its folded_sequence
+// reaches the Track's last_sequence. Each probe's lag is ack -> first
+// response showing it (an upper bound: it includes one Recommend round trip
+// and up to one poll interval). Polling back to back would measure the
+// probe: when the fold-in lags, a busy loop of Recommend calls took half of
+// the server's gRPC threads from the load it measures.
 class LagProbe {
  public:
   LagProbe(std::shared_ptr<grpc::Channel> channel, double interval_ms)
@@ -160,11 +163,13 @@ class LagProbe {
           ++errors_;
           break;
         }
+        std::this_thread::sleep_for(kPollInterval);
       }
       std::this_thread::sleep_until(next);
     }
   }
 
+  static constexpr std::chrono::microseconds kPollInterval{1000};
   std::unique_ptr<recd::v1::Recommender::Stub> stub_;
   double interval_ms_;
   std::thread thread_;
