@@ -366,7 +366,7 @@ Config DefaultConfig() {
   auto* recommend = c.mutable_recommend();
   recommend->set_default_k(20);
   recommend->set_trending_half_life_seconds(86400);
-  recommend->set_user_recent_items(50);
+  recommend->set_user_recent_items(500);
   recommend->set_candidate_multiplier(5);
   recommend->set_popular_half_life_seconds(2592000);
   recommend->set_trending_prior(5);

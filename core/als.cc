@@ -21,6 +21,7 @@ namespace recd::core {
 namespace {
 
 using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // Rows per block of the Gramian: each block is summed in float by Eigen's
 // blocked kernel, the blocks in double, in block order (so the result does not
@@ -341,7 +342,7 @@ void GramianAddRow(float* yty, int dim, const float* v, float sign) {
   }
 }
 
-bool FoldInUser(const float* yty, int dim, const std::vector<const float*>& item_vectors,
+bool FoldInUser(const double* yty, int dim, const std::vector<const float*>& item_vectors,
                 const std::vector<float>& weights, const AlsParams& p, std::vector<float>* out) {
   if (yty == nullptr || out == nullptr || dim < 1 || item_vectors.size() != weights.size()) {
     return false;
@@ -351,7 +352,7 @@ bool FoldInUser(const float* yty, int dim, const std::vector<const float*>& item
   }
   const Eigen::Index n = static_cast<Eigen::Index>(item_vectors.size());
   // A = YᵀY + lambda I + U Uᵀ with U's columns y_i sqrt(c_i - 1); b = Σ c_i p_i y_i.
-  Eigen::MatrixXd a = Eigen::Map<const RowMatrixF>(yty, dim, dim).cast<double>();
+  Eigen::MatrixXd a = Eigen::Map<const RowMatrixD>(yty, dim, dim);
   a.diagonal().array() += p.lambda;
   Eigen::MatrixXd u(dim, n);
   Eigen::VectorXd b = Eigen::VectorXd::Zero(dim);
@@ -374,7 +375,7 @@ bool FoldInUser(const float* yty, int dim, const std::vector<const float*>& item
   return true;
 }
 
-bool FoldInUserFrom(const float* yty, int dim, const std::vector<const float*>& item_vectors,
+bool FoldInUserFrom(const double* yty, int dim, const std::vector<const float*>& item_vectors,
                     const std::vector<float>& weights, const AlsParams& p, const float* start,
                     std::vector<float>* out) {
   if (yty == nullptr || out == nullptr || start == nullptr || dim < 1 ||
@@ -395,22 +396,29 @@ bool FoldInUserFrom(const float* yty, int dim, const std::vector<const float*>& 
     cm1(i) = p.alpha * std::fabs(static_cast<double>(w));
     if (w >= 0) b += (1.0 + cm1(i)) * y.col(i);
   }
-  const Eigen::MatrixXd g = Eigen::Map<const RowMatrixF>(yty, dim, dim).cast<double>();
-  // A v = (YᵀY + lambda I) v + Σ (c_i - 1) y_i (y_i · v).
-  auto apply = [&](const Eigen::VectorXd& v) -> Eigen::VectorXd {
-    Eigen::VectorXd t = cm1.cwiseProduct(y.transpose() * v);
-    return g * v + p.lambda * v + y * t;
+  const Eigen::Map<const RowMatrixD> g(yty, dim, dim);
+  // *av = A v = (YᵀY + lambda I) v + Σ (c_i - 1) y_i (y_i · v), into
+  // buffers allocated once per solve.
+  Eigen::VectorXd t(n);
+  auto apply = [&](const Eigen::VectorXd& v, Eigen::VectorXd* av) {
+    t.noalias() = y.transpose() * v;
+    t.array() *= cm1.array();
+    av->noalias() = g * v;
+    *av += p.lambda * v;
+    av->noalias() += y * t;
   };
   Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXf>(start, dim).cast<double>();
   if (!x.allFinite()) return FoldInUser(yty, dim, item_vectors, weights, p, out);
   const double tol2 = 1e-10 * b.squaredNorm();
-  Eigen::VectorXd r = b - apply(x);
+  Eigen::VectorXd ad(dim);
+  apply(x, &ad);
+  Eigen::VectorXd r = b - ad;
   double rs = r.squaredNorm();
   Eigen::VectorXd d = r;
   const int max_steps = std::max(2, dim / 2);
   int step = 0;
   for (; rs > tol2 && step < max_steps; ++step) {
-    const Eigen::VectorXd ad = apply(d);
+    apply(d, &ad);
     const double dad = d.dot(ad);
     if (!(dad > 0)) break;  // not positive definite along d: let LLT decide
     const double a = rs / dad;

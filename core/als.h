@@ -71,7 +71,7 @@ void GramianAddRow(float* yty, int dim, const float* v, float sign);
 // when lambda == 0), or the solution is not finite. Otherwise *out is resized
 // to dim and overwritten. Cost at dim 64 (one core, -O2): ~0.03 ms for 16
 // items, ~0.14 ms for 256.
-[[nodiscard]] bool FoldInUser(const float* yty, int dim,
+[[nodiscard]] bool FoldInUser(const double* yty, int dim,
                               const std::vector<const float*>& item_vectors,
                               const std::vector<float>& weights, const AlsParams& p,
                               std::vector<float>* out);
@@ -82,7 +82,7 @@ void GramianAddRow(float* yty, int dim, const float* v, float sign);
 // a warm start a few events away converges in a handful of steps. Stops when
 // the residual |b - Ax| <= 1e-5 |b|; if that takes more than dim/2 steps it
 // finishes with FoldInUser. Same contract and failures as FoldInUser.
-[[nodiscard]] bool FoldInUserFrom(const float* yty, int dim,
+[[nodiscard]] bool FoldInUserFrom(const double* yty, int dim,
                                   const std::vector<const float*>& item_vectors,
                                   const std::vector<float>& weights, const AlsParams& p,
                                   const float* start, std::vector<float>* out);

@@ -92,15 +92,26 @@ void FoldAffinities(const std::vector<std::string>& labels, double weight, int64
 }  // namespace
 
 bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveModel& model,
-                     std::vector<float>* out) {
+                     int max_items, std::vector<float>* out) {
   const ItemVectors& vectors = *model.vectors;
   const int dim = vectors.dim();
-  std::vector<float> buf(static_cast<size_t>(state.items_size()) * dim);
+  // The user's max_items most recent items (items are kept in touch order
+  // only approximately, so select by last_us).
+  std::vector<const UserItem*> recent;
+  recent.reserve(state.items_size());
+  for (const auto& it : state.items()) recent.push_back(&it);
+  if (max_items > 0 && recent.size() > static_cast<size_t>(max_items)) {
+    std::nth_element(recent.begin(), recent.begin() + max_items, recent.end(),
+                     [](const UserItem* a, const UserItem* b) { return a->last_us() > b->last_us(); });
+    recent.resize(max_items);
+  }
+  std::vector<float> buf(recent.size() * dim);
   std::vector<const float*> rows;
   std::vector<float> weights;
   {
     Catalog::Reader r(catalog);
-    for (const auto& it : state.items()) {
+    for (const UserItem* item : recent) {
+      const UserItem& it = *item;
       auto d = r.Find(it.item_id());
       float* dst = buf.data() + rows.size() * dim;
       if (!d || !vectors.Get(*d, dst)) continue;
@@ -207,7 +218,9 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
     if (!cur.ok()) return cur.status();
     const UserStatePtr& state = *cur;
     if (state == nullptr || state->vector_model() == model->version) continue;
-    if (!SolveUserVector(*state, *deps_.catalog, *model, &x)) continue;
+    if (!SolveUserVector(*state, *deps_.catalog, *model, options_->user_recent_items, &x)) {
+      continue;
+    }
     auto next = NewUserState(state.get());
     next->mutable_vector()->Assign(x.begin(), x.end());
     next->set_vector_model(model->version);
@@ -378,7 +391,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   std::vector<float> x;
   const std::shared_ptr<LiveModel> model = deps_.model->Pin();
   for (auto& [key, state] : changed_users) {
-    if (SolveUserVector(*state, *deps_.catalog, *model, &x)) {
+    if (SolveUserVector(*state, *deps_.catalog, *model, o.user_recent_items, &x)) {
       state->mutable_vector()->Assign(x.begin(), x.end());
       state->set_vector_model(model->version);
     }

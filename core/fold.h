@@ -124,11 +124,12 @@ class FoldWorker {
   std::thread thread_;
 };
 
-// Solves the user vector of `state` against `model` (implicit-ALS fold-in,
-// warm-started from the state's own vector when it was solved against the
-// same model version; with the model's alpha and lambda). False when none of the user's items
-// has a vector. Any thread.
+// Solves the user vector of `state` against `model` from the user's
+// `max_items` most recent items (recommend.user_recent_items; <= 0: all) by
+// the implicit-ALS fold-in, warm-started from the state's own vector when it
+// was solved against the same model version, with the model's alpha and
+// lambda. False when none of those items has a vector. Any thread.
 bool SolveUserVector(const recd::v1::records::UserState& state, const Catalog& catalog,
-                     const LiveModel& model, std::vector<float>* out);
+                     const LiveModel& model, int max_items, std::vector<float>* out);
 
 }  // namespace recd::core

@@ -21,7 +21,7 @@ struct ItemVectors::Chunk {
 ItemVectors::ItemVectors(int dim)
     : dim_(dim),
       yty_(static_cast<size_t>(dim) * dim, 0.0),
-      gramian_(std::make_shared<const std::vector<float>>(static_cast<size_t>(dim) * dim, 0.f)) {}
+      gramian_(std::make_shared<const std::vector<double>>(static_cast<size_t>(dim) * dim, 0.0)) {}
 
 ItemVectors::~ItemVectors() {
   for (auto& c : chunks_) delete c.load(std::memory_order_relaxed);
@@ -90,8 +90,8 @@ void ItemVectors::Clear(uint32_t item) {
 }
 
 void ItemVectors::PublishGramian() {
-  auto g = std::make_shared<std::vector<float>>(yty_.begin(), yty_.end());
-  std::atomic_store(&gramian_, std::shared_ptr<const std::vector<float>>(std::move(g)));
+  auto g = std::make_shared<std::vector<double>>(yty_);
+  std::atomic_store(&gramian_, std::shared_ptr<const std::vector<double>>(std::move(g)));
 }
 
 bool ItemVectors::Has(uint32_t item) const {

@@ -44,8 +44,11 @@ class ItemVectors {
   bool Get(uint32_t item, float* out) const;
   // Whether `item` has a vector.
   bool Has(uint32_t item) const;
-  // YᵀY as last published, dim*dim row-major.
-  std::shared_ptr<const std::vector<float>> Gramian() const { return std::atomic_load(&gramian_); }
+  // YᵀY as last published, dim*dim row-major, in double: the fold-in's
+  // solves read it as is (a float copy was cast per solve).
+  std::shared_ptr<const std::vector<double>> Gramian() const {
+    return std::atomic_load(&gramian_);
+  }
   size_t count() const { return count_.load(std::memory_order_relaxed); }
 
   static constexpr uint32_t kRowsPerChunk = 4096;
@@ -59,7 +62,7 @@ class ItemVectors {
   const int dim_;
   std::array<std::atomic<Chunk*>, kMaxChunks> chunks_{};
   std::vector<double> yty_;  // writer's running YᵀY (double: many updates)
-  std::shared_ptr<const std::vector<float>> gramian_;
+  std::shared_ptr<const std::vector<double>> gramian_;
   std::atomic<size_t> count_{0};
 };
 

@@ -65,7 +65,7 @@ struct EngineOptions {
   // Recommend.
   int default_k = 20;
   double trending_half_life_seconds = 86400;
-  int user_recent_items = 50;
+  int user_recent_items = 500;
   int candidate_multiplier = 5;
   double popular_half_life_seconds = 2592000;
   double trending_prior = 5;

@@ -368,7 +368,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     if (state->vector_model() == model->version && state->vector_size() == vectors.dim()) {
       uvec.assign(state->vector().begin(), state->vector().end());
     } else {
-      SolveUserVector(*state, *d_.catalog, *model, &uvec);
+      SolveUserVector(*state, *d_.catalog, *model, o.user_recent_items, &uvec);
       // Store it, so the user's next requests do not solve again.
       if (d_.refresh_user) d_.refresh_user(UserKey(q.user_id, q.session_id));
     }

@@ -16,6 +16,12 @@
 namespace recd::core {
 namespace {
 
+// YᵀY as the fold-in takes it (ItemVectors publishes it in double).
+std::vector<double> GramianD(const float* rows, size_t count, int dim) {
+  const std::vector<float> g = Gramian(rows, count, dim);
+  return std::vector<double>(g.begin(), g.end());
+}
+
 using ::testing::HasSubstr;
 using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -86,7 +92,7 @@ TEST(FoldInUser, MatchesDenseSolveOfTheFormula) {
     AlsParams p;
     p.alpha = tc.alpha;
     p.lambda = tc.lambda;
-    const std::vector<float> yty = Gramian(items.data(), tc.num_items, tc.dim);
+    const std::vector<double> yty = GramianD(items.data(), tc.num_items, tc.dim);
     std::vector<float> x;
     ASSERT_TRUE(FoldInUser(yty.data(), tc.dim, RowPointers(items, tc.dim, ids), weights, p, &x));
     ASSERT_EQ(x.size(), static_cast<size_t>(tc.dim));
@@ -103,7 +109,7 @@ TEST(FoldInUserFrom, ReachesTheExactSolutionFromAnyStart) {
   const int dim = 64;
   const size_t num_items = 400;
   const std::vector<float> items = RandomRows(num_items, dim, 3, 0.3f);
-  const std::vector<float> yty = Gramian(items.data(), num_items, dim);
+  const std::vector<double> yty = GramianD(items.data(), num_items, dim);
   std::vector<uint32_t> ids;
   std::vector<float> weights;
   for (uint32_t i = 0; i < 40; ++i) {
@@ -141,7 +147,7 @@ TEST(FoldInUserFrom, ReachesTheExactSolutionFromAnyStart) {
 
 TEST(FoldInUser, UserWithoutItemsGetsZero) {
   const std::vector<float> items = RandomRows(20, 4, 1);
-  const std::vector<float> yty = Gramian(items.data(), 20, 4);
+  const std::vector<double> yty = GramianD(items.data(), 20, 4);
   std::vector<float> x(4, 7.0f);
   ASSERT_TRUE(FoldInUser(yty.data(), 4, {}, {}, AlsParams{}, &x));
   EXPECT_EQ(x, std::vector<float>(4, 0.0f));
@@ -150,7 +156,7 @@ TEST(FoldInUser, UserWithoutItemsGetsZero) {
 TEST(FoldInUser, MalformedInputReturnsFalseAndLeavesOutUntouched) {
   const int dim = 4;
   const std::vector<float> items = RandomRows(10, dim, 1);
-  const std::vector<float> yty = Gramian(items.data(), 10, dim);
+  const std::vector<double> yty = GramianD(items.data(), 10, dim);
   const std::vector<const float*> vecs = RowPointers(items, dim, {1, 2});
   const std::vector<float> untouched = {1, 2, 3};
   std::vector<float> x = untouched;
@@ -166,7 +172,7 @@ TEST(FoldInUser, MalformedInputReturnsFalseAndLeavesOutUntouched) {
   EXPECT_FALSE(FoldInUser(yty.data(), dim, vecs, {1, 1}, p, &x));
   // Not positive definite: no items in the Gramian and no regularisation.
   p.lambda = 0;
-  const std::vector<float> zero(dim * dim, 0.0f);
+  const std::vector<double> zero(dim * dim, 0.0);
   EXPECT_FALSE(FoldInUser(zero.data(), dim, {}, {}, p, &x));
   EXPECT_EQ(x, untouched);
 }
@@ -318,7 +324,7 @@ std::vector<std::map<uint32_t, float>> WeightsByUser(const Planted& d) {
 // fold-in against `items`.
 double WorstFoldInError(const Planted& d, const std::vector<float>& users,
                         const std::vector<float>& items, const AlsParams& p) {
-  const std::vector<float> yty = Gramian(items.data(), d.num_items, p.factors);
+  const std::vector<double> yty = GramianD(items.data(), d.num_items, p.factors);
   const std::vector<std::map<uint32_t, float>> per_user = WeightsByUser(d);
   double worst = 0;
   for (uint32_t u = 0; u < d.num_users; ++u) {
