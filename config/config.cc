@@ -382,12 +382,14 @@ Config DefaultConfig() {
   covisit->set_top_per_item(50);
   covisit->set_half_life_seconds(604800);
   covisit->set_max_mb(700);
+  covisit->set_persist_interval_seconds(30);
   (*c.mutable_surfaces())["default"] = DefaultSurface();
   auto* ingest = c.mutable_ingest();
   ingest->set_queue_capacity(100000);
   ingest->set_max_batch_events(2000);
   ingest->set_dedupe_window_seconds(86400);
   ingest->set_max_fold_lag_events(200000);
+  ingest->set_fold_threads(2);
   auto* demo = c.mutable_demo();
   demo->set_enabled(true);
   demo->set_items(3000);
@@ -513,6 +515,7 @@ absl::Status Validate(const Config& c) {
   k.Range("recommend.covisit.top_per_item", cv.top_per_item(), 1, 1000);
   k.Positive("recommend.covisit.half_life_seconds", cv.half_life_seconds());
   k.Min("recommend.covisit.max_mb", cv.max_mb(), 1);
+  k.Positive("recommend.covisit.persist_interval_seconds", cv.persist_interval_seconds());
 
   if (!c.surfaces().contains("default")) {
     k.Fail("surfaces", "must contain a surface named \"default\"");
@@ -579,6 +582,7 @@ absl::Status Validate(const Config& c) {
     k.Fail("ingest.max_fold_lag_events", "must be >= limits.max_events_per_call (",
            l.max_events_per_call(), "), got ", in.max_fold_lag_events());
   }
+  k.Range("ingest.fold_threads", in.fold_threads(), 1, 64);
 
   k.Range("demo.items", c.demo().items(), 0, 1000000);
   k.Min("demo.users", c.demo().users(), 0);

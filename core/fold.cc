@@ -143,6 +143,7 @@ FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, FoldStats* s
   if (last.ok() && last->has_value() && (*last)->size() == 8) {
     target_ = storage::DecodeU64(**last);
   }
+  pool_ = std::make_unique<WorkerPool>(std::max(0, options_->fold_threads - 1), "recd-fold-help");
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "recd-fold");
     Run();
@@ -172,23 +173,36 @@ void FoldWorker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void FoldWorker::PutCovisitRows(storage::WriteBatch* batch) {
+void FoldWorker::PutCovisitRows(storage::WriteBatch* batch, size_t max_rows) {
+  const size_t end = covisit_next_ + std::min(max_rows, covisit_pending_.size() - covisit_next_);
+  const std::vector<uint32_t> items(covisit_pending_.begin() + covisit_next_,
+                                    covisit_pending_.begin() + end);
+  covisit_next_ = end;
+  std::vector<std::string> rows(items.size());
+  // The reader's shared lock, held here, covers the helpers' reads too.
   Catalog::Reader r(*deps_.catalog);
-  for (uint32_t item : deps_.covisit->TakeChanged()) {
-    std::string row =
-        deps_.covisit->EncodeRow(item, [&](uint32_t d) { return std::string_view(r.Id(d)); });
+  const std::function<std::string_view(uint32_t)> id_of = [&](uint32_t d) {
+    return std::string_view(r.Id(d));
+  };
+  // Encoding is read-only on the summaries (nothing observes meanwhile).
+  pool_->ForEach(items.size(), [&](size_t i) { rows[i] = deps_.covisit->EncodeRow(items[i], id_of); });
+  for (size_t i = 0; i < items.size(); ++i) {
     // An evicted summary encodes as "": its stored row goes too.
-    if (row.empty()) {
-      batch->Delete(storage::Cf::kCovisit, r.Id(item));
+    if (rows[i].empty()) {
+      batch->Delete(storage::Cf::kCovisit, r.Id(items[i]));
     } else {
-      batch->Put(storage::Cf::kCovisit, r.Id(item), row);
+      batch->Put(storage::Cf::kCovisit, r.Id(items[i]), rows[i]);
     }
   }
 }
 
 void FoldWorker::FlushCovisitRows() {
+  // What is still pending, then everything changed since the last take (a
+  // row in both is written twice, the second time as it is now).
+  std::vector<uint32_t> changed = deps_.covisit->TakeChanged();
+  covisit_pending_.insert(covisit_pending_.end(), changed.begin(), changed.end());
   storage::WriteBatch batch;
-  PutCovisitRows(&batch);
+  PutCovisitRows(&batch, covisit_pending_.size());
   if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) {
     spdlog::error("fold-in: co-visitation rows not written at stop: {}", st.ToString());
   }
@@ -387,19 +401,26 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   if (!inner.ok()) return inner;
   if (n == 0) return 0;
 
-  // One fold-in solve per changed user.
-  std::vector<float> x;
+  // One fold-in solve and encoding per changed user, spread over the pool:
+  // each call touches its own state (on its own arena) only.
+  std::vector<std::pair<const std::string*, UserState*>> users;
+  users.reserve(changed_users.size());
+  for (auto& [key, state] : changed_users) users.emplace_back(&key, state.get());
+  std::vector<std::string> encoded(users.size());
   const std::shared_ptr<LiveModel> model = deps_.model->Pin();
-  for (auto& [key, state] : changed_users) {
+  pool_->ForEach(users.size(), [&](size_t i) {
+    UserState* state = users[i].second;
+    std::vector<float> x;
     if (SolveUserVector(*state, *deps_.catalog, *model, o.user_recent_items, &x)) {
       state->mutable_vector()->Assign(x.begin(), x.end());
       state->set_vector_model(model->version);
     }
-  }
+    encoded[i] = state->SerializeAsString();
+  });
 
   storage::WriteBatch batch;
-  for (const auto& [key, state] : changed_users) {
-    batch.Put(storage::Cf::kUsers, key, state->SerializeAsString());
+  for (size_t i = 0; i < users.size(); ++i) {
+    batch.Put(storage::Cf::kUsers, *users[i].first, encoded[i]);
   }
   for (const auto& [dense, id] : changed_items) {
     ItemStats stats;
@@ -408,14 +429,22 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     stats.set_clock_us(deps_.popularity->clock_us());
     batch.Put(storage::Cf::kItemStats, id, stats.SerializeAsString());
   }
-  // Co-visitation rows are written at most every kCovisitWriteInterval (and
-  // at Stop): an event changes up to 2 x session_items rows of ~100 slots
-  // each, so writing them per batch was most of the fold-in's bytes.
+  // Co-visitation rows: an event changes up to 2 x window_items rows of
+  // ~100 slots (~1.6 KB) each, so writing them per batch was most of the
+  // fold-in's bytes, and writing all of a period's at once stalled that
+  // batch for seconds. The rows changed in a period are taken together and
+  // written a few per event of the batch (at least kCovisitRowsMin, at most
+  // kCovisitRowsMax), so a small batch stays fast.
   const auto batch_start = std::chrono::steady_clock::now();
-  if (batch_start - last_covisit_write_ >= kCovisitWriteInterval) {
-    PutCovisitRows(&batch);
-    last_covisit_write_ = batch_start;
+  if (covisit_next_ >= covisit_pending_.size() &&
+      batch_start - last_covisit_take_ >=
+          std::chrono::duration<double>(o.covisit_persist_seconds)) {
+    covisit_pending_ = deps_.covisit->TakeChanged();
+    covisit_next_ = 0;
+    last_covisit_take_ = batch_start;
   }
+  PutCovisitRows(&batch, std::clamp<size_t>(kCovisitRowsPerEvent * static_cast<size_t>(n),
+                                             kCovisitRowsMin, kCovisitRowsMax));
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(last));
   // Derived state is replayable from the log: no fsync needed.
   if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) return st;

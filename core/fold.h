@@ -8,12 +8,15 @@
 //   - item popularity (two half-lives) and session co-visitation;
 //   - attribution of events that carry a recommendation id to the source
 //     that showed the item.
+// A batch's user solves and encodings and the co-visitation row encodings
+// are spread over ingest.fold_threads threads; this thread alone writes.
 // Each batch writes the changed state and the new watermark in one
 // WriteBatch, so after a crash it resumes from the watermark and no
 // acknowledged event is missing from user state and popularity. Changed
-// co-visitation rows are written at most once a second (and at Stop): a
-// crash loses at most the last second of co-visitation pair counts. Folding uses event time only, so a replay
-// gives the same state.
+// co-visitation rows are taken every recommend.covisit.persist_interval_seconds
+// and written a bounded number per batch (all of them at Stop): a crash
+// loses about that much of co-visitation pair counts. Folding uses event
+// time only, so a replay gives the same state.
 //
 // Thread safety: Notify/folded_seq/WaitFolded from any thread; everything
 // else happens on the worker thread.
@@ -42,6 +45,7 @@
 #include "core/popularity.h"
 #include "core/sources.h"
 #include "core/user_store.h"
+#include "core/worker_pool.h"
 #include "storage/store.h"
 
 namespace recd::core {
@@ -99,8 +103,8 @@ class FoldWorker {
   void Run();
   // Folds events (watermark, up to max_batch_events]; returns how many.
   absl::StatusOr<int> FoldBatch();
-  // Adds the co-visitation rows changed since the last call to `batch`.
-  void PutCovisitRows(storage::WriteBatch* batch);
+  // Adds up to `max_rows` of the pending co-visitation rows to `batch`.
+  void PutCovisitRows(storage::WriteBatch* batch, size_t max_rows);
   // Re-solves the users asked for by RequestRefresh; returns how many.
   absl::StatusOr<int> RefreshUsers();
   // Writes them on their own (at Stop).
@@ -119,8 +123,18 @@ class FoldWorker {
   static constexpr size_t kMaxRefreshPending = 10000;
   std::unordered_set<std::string> refresh_;  // guarded by mu_
   std::atomic<uint64_t> folded_{0};
-  static constexpr std::chrono::milliseconds kCovisitWriteInterval{1000};
-  std::chrono::steady_clock::time_point last_covisit_write_;  // worker thread only
+  // Co-visitation rows changed since the last take, written at most
+  // kCovisitRowsPerEvent per event of a batch, within [kCovisitRowsMin,
+  // kCovisitRowsMax] (worker thread only). A take happens every
+  // options_->covisit_persist_seconds once the previous one is written.
+  static constexpr size_t kCovisitRowsPerEvent = 4;
+  static constexpr size_t kCovisitRowsMin = 64;
+  static constexpr size_t kCovisitRowsMax = 2000;
+  std::vector<uint32_t> covisit_pending_;
+  size_t covisit_next_ = 0;
+  std::chrono::steady_clock::time_point last_covisit_take_;
+  // Helpers for the batch's independent work (options->fold_threads - 1).
+  std::unique_ptr<WorkerPool> pool_;
   std::thread thread_;
 };
 

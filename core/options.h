@@ -82,6 +82,10 @@ struct EngineOptions {
   int max_batch_events = 2000;
   double dedupe_window_seconds = 86400;
   int max_fold_lag_events = 200000;
+  // Threads of the fold-in (1: its own thread only).
+  int fold_threads = 2;
+  // How often the fold-in persists changed co-visitation summaries.
+  double covisit_persist_seconds = 30;
   // Recent slates kept for attributing events to sources.
   int slate_cache_entries = 100000;
   // Impressions buffered for the commit thread before they are dropped.

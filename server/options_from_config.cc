@@ -45,6 +45,7 @@ core::EngineOptions EngineOptionsFromConfig(const recd::v1::config::Config& c) {
   o.covisit.top_per_item = r.covisit().top_per_item();
   o.covisit.half_life_seconds = r.covisit().half_life_seconds();
   o.covisit.max_bytes = static_cast<size_t>(r.covisit().max_mb()) << 20;
+  o.covisit_persist_seconds = r.covisit().persist_interval_seconds();
   o.surfaces.clear();
   for (const auto& [name, s] : c.surfaces()) {
     core::SurfaceOptions so;
@@ -73,6 +74,7 @@ core::EngineOptions EngineOptionsFromConfig(const recd::v1::config::Config& c) {
   o.max_batch_events = c.ingest().max_batch_events();
   o.dedupe_window_seconds = c.ingest().dedupe_window_seconds();
   o.max_fold_lag_events = c.ingest().max_fold_lag_events();
+  o.fold_threads = c.ingest().fold_threads();
   return o;
 }
 

@@ -523,6 +523,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "recommend.covisit.half_life_seconds"},
         BadCase{"CovisitMaxMbZero", "recommend: {covisit: {max_mb: 0}}",
                 "recommend.covisit.max_mb"},
+        BadCase{"CovisitPersistIntervalZero", "recommend: {covisit: {persist_interval_seconds: 0}}",
+                "recommend.covisit.persist_interval_seconds"},
         // surfaces
         BadCase{"NoDefaultSurface", "surfaces: {home: {}}", "surfaces"},
         BadCase{"SurfaceBadName", "surfaces: {default: {}, Home: {}}", "surfaces.Home"},
@@ -610,6 +612,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MaxFoldLagZero", "ingest: {max_fold_lag_events: 0}", "ingest.max_fold_lag_events"},
         BadCase{"MaxFoldLagBelowMaxEvents", "ingest: {max_fold_lag_events: 999}",
                 "ingest.max_fold_lag_events"},
+        BadCase{"FoldThreadsZero", "ingest: {fold_threads: 0}", "ingest.fold_threads"},
+        BadCase{"FoldThreadsTooMany", "ingest: {fold_threads: 65}", "ingest.fold_threads"},
         // demo
         BadCase{"DemoItemsNegative", "demo: {items: -1}", "demo.items"},
         BadCase{"DemoItemsTooMany", "demo: {items: 1000001}", "demo.items"},
