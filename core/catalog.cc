@@ -36,12 +36,13 @@ uint32_t Catalog::Upsert(const ItemInfo& info) {
   row.expires_at_us = info.expires_at_us;
   row.available = info.available;
   row.has_vector = info.has_vector;
-  row.categories.clear();
-  row.tags.clear();
-  for (const auto& c : info.categories) row.categories.push_back(InternLabel(c));
-  for (const auto& t : info.tags) row.tags.push_back(InternLabel(t));
-  std::sort(row.categories.begin(), row.categories.end());
-  std::sort(row.tags.begin(), row.tags.end());
+  row.labels.clear();
+  for (const auto& c : info.categories) row.labels.push_back(InternLabel(c));
+  row.num_categories = static_cast<uint16_t>(row.labels.size());
+  for (const auto& t : info.tags) row.labels.push_back(InternLabel(t));
+  std::sort(row.labels.begin(), row.labels.begin() + row.num_categories);
+  std::sort(row.labels.begin() + row.num_categories, row.labels.end());
+  row.labels.shrink_to_fit();
   // Series: leave the old one, join the new one.
   if (row.series != ItemRow::kNoSeries) {
     auto& members = series_[row.series];
@@ -106,9 +107,9 @@ std::optional<uint32_t> Catalog::Reader::Label(std::string_view label) const {
 
 std::vector<std::string> LabelKeys(const Catalog::Reader& r, const ItemRow& row) {
   std::vector<std::string> keys;
-  keys.reserve(row.categories.size() + row.tags.size());
-  for (uint32_t c : row.categories) keys.push_back("c:" + r.LabelName(c));
-  for (uint32_t t : row.tags) keys.push_back("t:" + r.LabelName(t));
+  keys.reserve(row.labels.size());
+  for (uint32_t c : row.categories()) keys.push_back("c:" + r.LabelName(c));
+  for (uint32_t t : row.tags()) keys.push_back("t:" + r.LabelName(t));
   return keys;
 }
 

@@ -133,7 +133,7 @@ absl::StatusOr<std::vector<RankedCandidate>> CategoryCapRerank(
   std::unordered_map<uint32_t, uint32_t> kept_per_category;
   kept_per_category.reserve(4 * k);
   for (size_t i = 0; i < candidates.size() && out.size() < k; ++i) {
-    const std::vector<uint32_t>& cats = categories_of(candidates[i].item);
+    const absl::Span<const uint32_t> cats = categories_of(candidates[i].item);
     bool full = false;
     for (uint32_t c : cats) {
       auto it = kept_per_category.find(c);

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace recd::core {
 
@@ -27,9 +28,9 @@ struct RankedCandidate {
 // caller reuses the buffer) and returns true, or returns false when the item
 // has no vector. All vectors must have the same dimension.
 using ItemVectorFn = std::function<bool(uint32_t item, std::vector<float>* vector)>;
-// The item's categories (dense category ids; an empty vector when none). The
-// reference must stay valid until the next call.
-using ItemCategoriesFn = std::function<const std::vector<uint32_t>&(uint32_t item)>;
+// The item's categories (dense category ids; empty when none). The span must
+// stay valid until the next call.
+using ItemCategoriesFn = std::function<absl::Span<const uint32_t>(uint32_t item)>;
 
 enum class DiversityMode { kNone, kMmr, kCategoryCap };
 

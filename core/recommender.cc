@@ -126,7 +126,8 @@ class Eligibility {
     if (excluded_.count(dense)) return false;
     if (!allow_seen && seen_.count(dense)) return false;
     auto has = [&](uint32_t label) {
-      return std::binary_search(row.categories.begin(), row.categories.end(), label);
+      const auto cats = row.categories();
+      return std::binary_search(cats.begin(), cats.end(), label);
     };
     if (include_any_ && std::none_of(include_.begin(), include_.end(), has)) return false;
     if (std::any_of(exclude_.begin(), exclude_.end(), has)) return false;
@@ -322,9 +323,7 @@ Slate Finish(const Blender& blender, size_t k, const SurfaceOptions& surface,
     v->resize(vectors.dim());
     return vectors.Get(item, v->data());
   };
-  auto categories_of = [&](uint32_t item) -> const std::vector<uint32_t>& {
-    return r.Row(item).categories;
-  };
+  auto categories_of = [&](uint32_t item) { return r.Row(item).categories(); };
   auto chosen = Diversify(blended, k, div, vector_of, categories_of);
   if (!chosen.ok()) {  // options are validated at start; keep the blend order
     blended.resize(std::min(blended.size(), k));
@@ -437,7 +436,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
         if (age > max_age_us) break;  // newest first: the rest are older
         if (taken >= budget[i]) break;
         if (!eligible(e.item)) continue;
-        const auto& labels = is_tag ? r.Row(e.item).tags : r.Row(e.item).categories;
+        const auto labels = is_tag ? r.Row(e.item).tags() : r.Row(e.item).categories();
         if (!std::binary_search(labels.begin(), labels.end(), *label)) continue;
         const float fresh = static_cast<float>(std::exp2(-std::max<int64_t>(0, age) / fresh_h_us));
         pool.Add(Source::kContent, e.item, a * fresh, "new in a topic you follow");
@@ -573,14 +572,14 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
       for (const auto& e : *d_.content->Newest(key)) {
         if (taken >= pool.want()) break;
         if (!eligible(e.item)) continue;
-        const auto& labels = is_tag ? r.Row(e.item).tags : r.Row(e.item).categories;
+        const auto labels = is_tag ? r.Row(e.item).tags() : r.Row(e.item).categories();
         if (!std::binary_search(labels.begin(), labels.end(), label)) continue;
         pool.Add(Source::kContent, e.item, 1.f, "shares a category or tag");
         ++taken;
       }
     };
-    for (uint32_t c : row.categories) add_label(c, false);
-    for (uint32_t t : row.tags) add_label(t, true);
+    for (uint32_t c : row.categories()) add_label(c, false);
+    for (uint32_t t : row.tags()) add_label(t, true);
   }
   const Blender blender(pool, surface, r, *d_.popularity, q.now_us);
   Slate slate = Finish(blender, static_cast<size_t>(q.k), surface, r, vectors);

@@ -9,6 +9,8 @@
 namespace recd::core {
 namespace {
 
+std::vector<uint32_t> Vec(absl::Span<const uint32_t> s) { return {s.begin(), s.end()}; }
+
 ItemInfo Info(const std::string& id, std::vector<std::string> categories = {},
               std::vector<std::string> tags = {}) {
   ItemInfo info;
@@ -82,9 +84,9 @@ TEST(CatalogTest, UpsertReplacesColumnsAndKeepsDenseId) {
   const ItemRow& row = r.Row(d);
   EXPECT_EQ(row.created_at_us, 2000);
   EXPECT_FALSE(row.available);
-  ASSERT_EQ(row.categories.size(), 1u);
-  EXPECT_EQ(row.categories[0], r.Label("hats"));
-  EXPECT_TRUE(row.tags.empty());
+  ASSERT_EQ(row.categories().size(), 1u);
+  EXPECT_EQ(row.categories()[0], r.Label("hats"));
+  EXPECT_TRUE(row.tags().empty());
 }
 
 TEST(CatalogTest, InternOfUnknownIdGivesNonAliveRow) {
@@ -133,8 +135,8 @@ TEST(CatalogTest, ReUpsertOfDeletedItemRevivesIt) {
   EXPECT_EQ(c.size(), 1u);
   Catalog::Reader r(c);
   EXPECT_TRUE(r.Row(d).alive);
-  ASSERT_EQ(r.Row(d).categories.size(), 1u);
-  EXPECT_EQ(r.Row(d).categories[0], r.Label("back"));
+  ASSERT_EQ(r.Row(d).categories().size(), 1u);
+  EXPECT_EQ(r.Row(d).categories()[0], r.Label("back"));
 }
 
 TEST(CatalogTest, LabelsAreInternedAndSharedBetweenItems) {
@@ -154,12 +156,12 @@ TEST(CatalogTest, LabelsAreInternedAndSharedBetweenItems) {
   // Rows hold sorted label ids; the same label has the same id in both.
   std::vector<uint32_t> a_cats = {*shoes, *sports};
   std::sort(a_cats.begin(), a_cats.end());
-  EXPECT_EQ(r.Row(a).categories, a_cats);
-  EXPECT_EQ(r.Row(b).categories, std::vector<uint32_t>{*shoes});
+  EXPECT_EQ(Vec(r.Row(a).categories()), a_cats);
+  EXPECT_EQ(Vec(r.Row(b).categories()), std::vector<uint32_t>{*shoes});
   std::vector<uint32_t> b_tags = {*running, *acme};
   std::sort(b_tags.begin(), b_tags.end());
-  EXPECT_EQ(r.Row(a).tags, std::vector<uint32_t>{*running});
-  EXPECT_EQ(r.Row(b).tags, b_tags);
+  EXPECT_EQ(Vec(r.Row(a).tags()), std::vector<uint32_t>{*running});
+  EXPECT_EQ(Vec(r.Row(b).tags()), b_tags);
 }
 
 TEST(CatalogTest, DenseIdsAreNeverReused) {

@@ -101,9 +101,9 @@ class CategoryCapRerankTest : public ::testing::Test {
     }
     for (uint32_t i = 20; i < 30; ++i) categories_[i] = {1000 + i};
   }
-  const std::vector<uint32_t>& Categories(uint32_t item) const { return categories_.at(item); }
+  absl::Span<const uint32_t> Categories(uint32_t item) const { return categories_.at(item); }
   ItemCategoriesFn Fn() const {
-    return [this](uint32_t item) -> const std::vector<uint32_t>& { return Categories(item); };
+    return [this](uint32_t item) { return Categories(item); };
   }
   std::vector<std::vector<uint32_t>> categories_;
 };
