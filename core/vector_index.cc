@@ -7,6 +7,7 @@
 #include <new>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
 namespace recd::core {
@@ -116,7 +117,8 @@ struct VectorIndex::MainPart {
     }
   }
   std::unique_ptr<AnnIndex> index;  // null when empty
-  std::unordered_map<uint32_t, uint32_t> row_of;
+  // id -> row (a flat map: ~10 B per item where a node map took ~40).
+  absl::flat_hash_map<uint32_t, uint32_t> row_of;
   std::unique_ptr<std::atomic<uint32_t>[]> retired;
   std::atomic<size_t> dead{0};  // retired rows; sizes the over-fetch
 };
@@ -256,7 +258,13 @@ absl::Status VectorIndex::Rebuild() {
   try {
     ids.reserve(live_.load());
     vectors.reserve(live_.load() * dim);
-    for (const auto& [id, row] : main_->row_of) {
+    // In row order, so a rebuild does not depend on the map's (seeded)
+    // iteration order.
+    std::vector<std::pair<uint32_t, uint32_t>> main_rows;  // (row, id)
+    main_rows.reserve(main_->row_of.size());
+    for (const auto& [id, row] : main_->row_of) main_rows.emplace_back(row, id);
+    std::sort(main_rows.begin(), main_rows.end());
+    for (const auto& [row, id] : main_rows) {
       if (main_->retired[row].load(std::memory_order_relaxed) != kAlive) continue;
       vectors.resize(vectors.size() + dim);
       main_->index->GetVector(id, vectors.data() + vectors.size() - dim);
