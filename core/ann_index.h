@@ -55,6 +55,10 @@ class AnnIndex {
 
   // Copies the vector of `id` into out[0, dim()). False if `id` is absent.
   virtual bool GetVector(uint32_t id, float* out) const = 0;
+  // The stored vector of `id` (dim() floats, valid for the index's
+  // lifetime), or null if `id` is absent: ItemVectors reads a model's
+  // vectors here instead of keeping a second copy.
+  virtual const float* VectorData(uint32_t id) const = 0;
 
   // Every id in the index, in no particular order.
   virtual std::vector<uint32_t> Ids() const = 0;

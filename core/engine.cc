@@ -631,15 +631,23 @@ absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::strin
   m->trained = true;
   m->als_alpha = mf.als_alpha();
   m->als_lambda = mf.als_lambda();
+  // The vectors are read where the index stores them (no second copy); a
+  // row the index does not hold exactly as vectors.bin has it keeps its own.
+  const std::shared_ptr<const AnnIndex> main_index = std::move(*main);
   m->vectors = std::make_unique<ItemVectors>(dim);
+  m->vectors->SetBase(main_index);
   for (size_t r = 0; r < rows; ++r) {
-    m->vectors->Set(dense[r], data->vectors.data() + r * dim, /*update_gramian=*/false);
+    const float* want = data->vectors.data() + r * dim;
+    const float* stored = main_index->VectorData(dense[r]);
+    if (stored == nullptr || !std::equal(want, want + dim, stored)) {
+      m->vectors->Set(dense[r], want, /*update_gramian=*/false);
+    }
   }
   m->vectors->ResetGramian(mf.gramian().data());
   auto index = VectorIndex::Create(ann, options_.fresh_tier_max);
   if (!index.ok()) return index.status();
   m->index = std::move(*index);
-  if (auto st = m->index->Reset(std::move(*main)); !st.ok()) return st;
+  if (auto st = m->index->Reset(main_index); !st.ok()) return st;
   m->labels = std::move(data->labels);
   for (int l = 0; l < m->labels.labels_size(); ++l) {
     m->row_of_label.emplace(m->labels.labels(l), static_cast<uint32_t>(l));

@@ -32,6 +32,10 @@ class ExactIndex final : public AnnIndex {
     std::copy_n(rows_.data() + it->second * dim_, dim_, out);
     return true;
   }
+  const float* VectorData(uint32_t id) const override {
+    auto it = row_of_.find(id);
+    return it == row_of_.end() ? nullptr : rows_.data() + it->second * dim_;
+  }
   std::vector<uint32_t> Ids() const override { return ids_; }
   size_t size() const override { return ids_.size(); }
   int dim() const override { return dim_; }

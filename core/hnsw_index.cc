@@ -127,6 +127,13 @@ class HnswIndex final : public AnnIndex {
     return true;
   }
 
+  const float* VectorData(uint32_t id) const override {
+    if (graph_ == nullptr) return nullptr;
+    auto it = graph_->label_lookup_.find(id);
+    if (it == graph_->label_lookup_.end()) return nullptr;
+    return reinterpret_cast<const float*>(graph_->getDataByInternalId(it->second));
+  }
+
   std::vector<uint32_t> Ids() const override {
     std::vector<uint32_t> ids;
     if (graph_ == nullptr) return ids;

@@ -108,7 +108,7 @@ struct VectorIndex::FreshTier {
 
 // The main index and, per row, its `retired` word.
 struct VectorIndex::MainPart {
-  MainPart(std::unique_ptr<AnnIndex> ann, const std::vector<uint32_t>& ids)
+  MainPart(std::shared_ptr<const AnnIndex> ann, const std::vector<uint32_t>& ids)
       : index(std::move(ann)), retired(new std::atomic<uint32_t>[ids.size()]) {
     row_of.reserve(ids.size());
     for (uint32_t row = 0; row < ids.size(); ++row) {
@@ -116,7 +116,8 @@ struct VectorIndex::MainPart {
       retired[row].store(kAlive, std::memory_order_relaxed);
     }
   }
-  std::unique_ptr<AnnIndex> index;  // null when empty
+  // Null when empty. Shared: a model's ItemVectors reads its vectors.
+  std::shared_ptr<const AnnIndex> index;
   // id -> row (a flat map: ~10 B per item where a node map took ~40).
   absl::flat_hash_map<uint32_t, uint32_t> row_of;
   std::unique_ptr<std::atomic<uint32_t>[]> retired;
@@ -164,7 +165,8 @@ void VectorIndex::CollectGarbage() {
   if (replaced_main_ != nullptr && replaced_main_.use_count() == 1) replaced_main_.reset();
 }
 
-void VectorIndex::Install(std::unique_ptr<AnnIndex> main, const std::vector<uint32_t>& ids) {
+void VectorIndex::Install(std::shared_ptr<const AnnIndex> main,
+                          const std::vector<uint32_t>& ids) {
   auto next_main = std::make_shared<MainPart>(std::move(main), ids);
   auto next_fresh = std::make_shared<FreshTier>(fresh_tier_max_ / kChunkRows + 1);
   auto snapshot = std::make_shared<const Snapshot>(Snapshot{next_main, next_fresh});
@@ -291,7 +293,7 @@ absl::Status VectorIndex::Rebuild() {
   return absl::OkStatus();
 }
 
-absl::Status VectorIndex::Reset(std::unique_ptr<AnnIndex> main) {
+absl::Status VectorIndex::Reset(std::shared_ptr<const AnnIndex> main) {
   CollectGarbage();
   if (main == nullptr) return absl::InvalidArgumentError("main: null index");
   if (main->dim() != options_.dim) {

@@ -65,7 +65,7 @@ class VectorIndex {
   // Replaces the whole content with `main` (e.g. from LoadHnswIndex): the
   // fresh tier and removals are dropped.
   // Errors: INVALID_ARGUMENT if `main` is null or its dim differs.
-  [[nodiscard]] absl::Status Reset(std::unique_ptr<AnnIndex> main);
+  [[nodiscard]] absl::Status Reset(std::shared_ptr<const AnnIndex> main);
 
   // ---- Any thread ----
 
@@ -102,7 +102,7 @@ class VectorIndex {
   // False if `id` has no live row.
   bool Retire(uint32_t id, uint32_t value);
   // Makes `main` (holding exactly `ids`) the whole content and publishes it.
-  void Install(std::unique_ptr<AnnIndex> main, const std::vector<uint32_t>& ids);
+  void Install(std::shared_ptr<const AnnIndex> main, const std::vector<uint32_t>& ids);
   // Makes `next` what readers pin from now on.
   void Publish(std::shared_ptr<const Snapshot> next);
   std::shared_ptr<const Snapshot> Pin() const;

@@ -438,6 +438,7 @@ TEST_F(FileTest, SaveRejectsOtherIndexTypes) {
    public:
     std::vector<Neighbor> Search(const float*, int) const override { return {}; }
     bool GetVector(uint32_t, float*) const override { return false; }
+    const float* VectorData(uint32_t) const override { return nullptr; }
     std::vector<uint32_t> Ids() const override { return {}; }
     size_t size() const override { return 0; }
     int dim() const override { return kDim; }

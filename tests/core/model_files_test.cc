@@ -347,6 +347,7 @@ class ForeignIndex : public AnnIndex {
   explicit ForeignIndex(size_t size) : size_(size) {}
   std::vector<Neighbor> Search(const float*, int) const override { return {}; }
   bool GetVector(uint32_t, float*) const override { return false; }
+  const float* VectorData(uint32_t) const override { return nullptr; }
   std::vector<uint32_t> Ids() const override { return {}; }
   size_t size() const override { return size_; }
   int dim() const override { return kDim; }
