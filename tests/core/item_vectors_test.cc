@@ -1,6 +1,7 @@
 #include "core/item_vectors.h"
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <random>
 #include <thread>
@@ -119,7 +120,12 @@ TEST(ItemVectors, ReadersNeverSeeATornVector) {
       }
     });
   }
-  for (int round = 0; round < 20000; ++round) {
+  // At least 20,000 writes, and on until the readers have read (on a loaded
+  // machine they may start after a short loop is over); capped at 10 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int round = 0;
+       round < 20000 || (reads.load() < 20000 && std::chrono::steady_clock::now() < deadline);
+       ++round) {
     const uint32_t i = round % kItems;
     if (round % 3 == 0) {
       v.Clear(i);
