@@ -318,94 +318,115 @@ void FoldWorker::Run() {
 absl::StatusOr<int> FoldWorker::FoldBatch() {
   const EngineOptions& o = *options_;
   const uint64_t from = folded_seq() + 1;
-  std::unordered_map<std::string, std::shared_ptr<UserState>> changed_users;
   std::unordered_map<uint32_t, std::string> changed_items;  // dense -> id
   std::vector<int64_t> received;
   std::vector<SessionItem> recent;
   std::vector<std::string> labels;
   uint64_t last = from - 1;
   int n = 0;
-  absl::Status inner;
+  std::vector<StoredEvent> events;
   absl::Status scan = deps_.store->Scan(
       storage::Cf::kEvents, storage::EncodeU64(from),
       [&](std::string_view seq_key, std::string_view value) {
-        StoredEvent e;
+        StoredEvent& e = events.emplace_back();
         if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           // A corrupt record must not stall the fold-in for good: skip it
           // (counted and logged), the watermark moves past it.
+          events.pop_back();
           last = storage::DecodeU64(seq_key);
           stats_->events_skipped.fetch_add(1, std::memory_order_relaxed);
           spdlog::error("events CF: skipping unparsable event seq {}", last);
           return ++n < o.max_batch_events;
         }
-        auto w = o.event_weights.find(e.type());
-        // A type removed from the config since the event was written still
-        // counts, with weight 1.
-        const double weight = w == o.event_weights.end() ? 1.0 : w->second;
-        const int64_t t = e.occurred_at_us();
-        std::string key = UserKey(e.user_id(), e.session_id());
-        auto& state = changed_users[key];
-        if (state == nullptr) {
-          auto cur = deps_.users->Get(key);
-          if (!cur.ok()) {
-            inner = cur.status();
-            return false;
-          }
-          state = NewUserState(cur->get());
-        }
-        const uint32_t dense = deps_.catalog->Intern(e.item_id());
-
-        // Session ring -> co-visitation pairs with the previous items.
-        if (!e.session_id().empty() && state->session_id() != e.session_id()) {
-          state->set_session_id(e.session_id());
-          state->clear_session();
-        }
-        recent.clear();
-        {
-          // Ring items were interned when they were folded.
-          Catalog::Reader r(*deps_.catalog);
-          for (const auto& s : state->session()) {
-            if (auto d = r.Find(s.item_id())) recent.push_back({*d, s.weight(), s.t_us()});
-          }
-          labels = LabelKeys(r, r.Row(dense));
-        }
-        deps_.covisit->Observe(dense, weight, t, recent);
-        auto* ring = state->add_session();
-        ring->set_item_id(e.item_id());
-        ring->set_weight(weight);
-        ring->set_t_us(t);
-        if (state->session_size() > o.session_items) {
-          state->mutable_session()->DeleteSubrange(0, state->session_size() - o.session_items);
-        }
-
-        FoldItem(e, weight, o.max_user_items, state.get());
-        (*state->mutable_type_counts())[e.type()] += 1;
-        FoldAffinities(labels, weight, t, o, state.get());
-        state->set_folded_seq(e.seq());
-
-        deps_.popularity->Add(dense, weight, t);
-        changed_items.emplace(dense, e.item_id());
-        if (!e.recommendation_id().empty()) {
-          if (auto src = deps_.slates->SourceOf(e.recommendation_id(), e.item_id())) {
-            auto it = stats_->attributed.find(e.type());
-            if (it != stats_->attributed.end()) {
-              it->second[static_cast<int>(*src)].fetch_add(1, std::memory_order_relaxed);
-            }
-          }
-        }
-        received.push_back(e.received_at_us());
         last = e.seq();
         return ++n < o.max_batch_events;
       });
   if (!scan.ok()) return scan;
-  if (!inner.ok()) return inner;
   if (n == 0) return 0;
+
+  // The batch's users, in first-event order, and their states: read (a
+  // cache miss reads RocksDB) and copied for writing on the pool.
+  std::vector<std::string> keys;
+  std::vector<uint32_t> user_of(events.size());
+  {
+    std::unordered_map<std::string, uint32_t> index;
+    for (size_t i = 0; i < events.size(); ++i) {
+      std::string key = UserKey(events[i].user_id(), events[i].session_id());
+      auto [it, added] = index.try_emplace(std::move(key), static_cast<uint32_t>(keys.size()));
+      if (added) keys.push_back(it->first);
+      user_of[i] = it->second;
+    }
+  }
+  std::vector<std::shared_ptr<UserState>> states(keys.size());
+  std::mutex read_mu;
+  absl::Status read_error;
+  pool_->ForEach(keys.size(), [&](size_t i) {
+    auto cur = deps_.users->Get(keys[i]);
+    if (!cur.ok()) {
+      std::lock_guard lock(read_mu);
+      if (read_error.ok()) read_error = cur.status();
+      return;
+    }
+    states[i] = NewUserState(cur->get());
+  });
+  if (!read_error.ok()) return read_error;
+
+  for (size_t i = 0; i < events.size(); ++i) {
+    const StoredEvent& e = events[i];
+    UserState* state = states[user_of[i]].get();
+    auto w = o.event_weights.find(e.type());
+    // A type removed from the config since the event was written still
+    // counts, with weight 1.
+    const double weight = w == o.event_weights.end() ? 1.0 : w->second;
+    const int64_t t = e.occurred_at_us();
+    const uint32_t dense = deps_.catalog->Intern(e.item_id());
+
+    // Session ring -> co-visitation pairs with the previous items.
+    if (!e.session_id().empty() && state->session_id() != e.session_id()) {
+      state->set_session_id(e.session_id());
+      state->clear_session();
+    }
+    recent.clear();
+    {
+      // Ring items were interned when they were folded.
+      Catalog::Reader r(*deps_.catalog);
+      for (const auto& s : state->session()) {
+        if (auto d = r.Find(s.item_id())) recent.push_back({*d, s.weight(), s.t_us()});
+      }
+      labels = LabelKeys(r, r.Row(dense));
+    }
+    deps_.covisit->Observe(dense, weight, t, recent);
+    auto* ring = state->add_session();
+    ring->set_item_id(e.item_id());
+    ring->set_weight(weight);
+    ring->set_t_us(t);
+    if (state->session_size() > o.session_items) {
+      state->mutable_session()->DeleteSubrange(0, state->session_size() - o.session_items);
+    }
+
+    FoldItem(e, weight, o.max_user_items, state);
+    (*state->mutable_type_counts())[e.type()] += 1;
+    FoldAffinities(labels, weight, t, o, state);
+    state->set_folded_seq(e.seq());
+
+    deps_.popularity->Add(dense, weight, t);
+    changed_items.emplace(dense, e.item_id());
+    if (!e.recommendation_id().empty()) {
+      if (auto src = deps_.slates->SourceOf(e.recommendation_id(), e.item_id())) {
+        auto it = stats_->attributed.find(e.type());
+        if (it != stats_->attributed.end()) {
+          it->second[static_cast<int>(*src)].fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+    received.push_back(e.received_at_us());
+  }
 
   // One fold-in solve and encoding per changed user, spread over the pool:
   // each call touches its own state (on its own arena) only.
   std::vector<std::pair<const std::string*, UserState*>> users;
-  users.reserve(changed_users.size());
-  for (auto& [key, state] : changed_users) users.emplace_back(&key, state.get());
+  users.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) users.emplace_back(&keys[i], states[i].get());
   std::vector<std::string> encoded(users.size());
   const std::shared_ptr<LiveModel> model = deps_.model->Pin();
   pool_->ForEach(users.size(), [&](size_t i) {
@@ -449,7 +470,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   // Derived state is replayable from the log: no fsync needed.
   if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) return st;
 
-  for (auto& [key, state] : changed_users) deps_.users->Put(key, std::move(state));
+  for (size_t i = 0; i < keys.size(); ++i) deps_.users->Put(keys[i], std::move(states[i]));
   deps_.covisit->Publish();
   // Incremental (O(list + changes) between its periodic full scans), so
   // every batch publishes.
