@@ -454,8 +454,10 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   // ~100 slots (~1.6 KB) each, so writing them per batch was most of the
   // fold-in's bytes, and writing all of a period's at once stalled that
   // batch for seconds. The rows changed in a period are taken together and
-  // written a few per event of the batch (at least kCovisitRowsMin, at most
-  // kCovisitRowsMax), so a small batch stays fast.
+  // written one per event of the batch (at least kCovisitRowsMin, at most
+  // kCovisitRowsMax), so a small batch stays fast and a busy fold-in does
+  // not spend more on old rows than on new events (the next take waits for
+  // the drain, so the period stretches under load).
   const auto batch_start = std::chrono::steady_clock::now();
   if (covisit_next_ >= covisit_pending_.size() &&
       batch_start - last_covisit_take_ >=

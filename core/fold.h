@@ -127,7 +127,7 @@ class FoldWorker {
   // kCovisitRowsPerEvent per event of a batch, within [kCovisitRowsMin,
   // kCovisitRowsMax] (worker thread only). A take happens every
   // options_->covisit_persist_seconds once the previous one is written.
-  static constexpr size_t kCovisitRowsPerEvent = 4;
+  static constexpr size_t kCovisitRowsPerEvent = 1;
   static constexpr size_t kCovisitRowsMin = 64;
   static constexpr size_t kCovisitRowsMax = 2000;
   std::vector<uint32_t> covisit_pending_;
