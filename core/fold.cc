@@ -56,10 +56,9 @@ void FoldItem(const StoredEvent& e, double weight, int max_items, UserState* sta
   }
   if (state->items_size() > max_items) {
     auto* items = state->mutable_items();
-    items->erase(std::min_element(items->begin(), items->end(),
-                                  [](const UserItem& a, const UserItem& b) {
-                                    return a.last_us() < b.last_us();
-                                  }));
+    items->erase(std::min_element(
+        items->begin(), items->end(),
+        [](const UserItem& a, const UserItem& b) { return a.last_us() < b.last_us(); }));
   }
 }
 
@@ -83,9 +82,8 @@ void FoldAffinities(const std::vector<std::string>& labels, double weight, int64
     }
     a->set_log2_score(Log2AddExp2(a->log2_score(), term));
   }
-  std::sort(affs->begin(), affs->end(), [](const Affinity& a, const Affinity& b) {
-    return a.log2_score() > b.log2_score();
-  });
+  std::sort(affs->begin(), affs->end(),
+            [](const Affinity& a, const Affinity& b) { return a.log2_score() > b.log2_score(); });
   while (affs->size() > o.max_affinities) affs->RemoveLast();
 }
 
@@ -101,8 +99,9 @@ bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveM
   recent.reserve(state.items_size());
   for (const auto& it : state.items()) recent.push_back(&it);
   if (max_items > 0 && recent.size() > static_cast<size_t>(max_items)) {
-    std::nth_element(recent.begin(), recent.begin() + max_items, recent.end(),
-                     [](const UserItem* a, const UserItem* b) { return a->last_us() > b->last_us(); });
+    std::nth_element(
+        recent.begin(), recent.begin() + max_items, recent.end(),
+        [](const UserItem* a, const UserItem* b) { return a->last_us() > b->last_us(); });
     recent.resize(max_items);
   }
   std::vector<float> buf(recent.size() * dim);
@@ -185,7 +184,8 @@ void FoldWorker::PutCovisitRows(storage::WriteBatch* batch, size_t max_rows) {
     return std::string_view(r.Id(d));
   };
   // Encoding is read-only on the summaries (nothing observes meanwhile).
-  pool_->ForEach(items.size(), [&](size_t i) { rows[i] = deps_.covisit->EncodeRow(items[i], id_of); });
+  pool_->ForEach(items.size(),
+                 [&](size_t i) { rows[i] = deps_.covisit->EncodeRow(items[i], id_of); });
   for (size_t i = 0; i < items.size(); ++i) {
     // An evicted summary encodes as "": its stored row goes too.
     if (rows[i].empty()) {
@@ -325,22 +325,22 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   uint64_t last = from - 1;
   int n = 0;
   std::vector<StoredEvent> events;
-  absl::Status scan = deps_.store->Scan(
-      storage::Cf::kEvents, storage::EncodeU64(from),
-      [&](std::string_view seq_key, std::string_view value) {
-        StoredEvent& e = events.emplace_back();
-        if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          // A corrupt record must not stall the fold-in for good: skip it
-          // (counted and logged), the watermark moves past it.
-          events.pop_back();
-          last = storage::DecodeU64(seq_key);
-          stats_->events_skipped.fetch_add(1, std::memory_order_relaxed);
-          spdlog::error("events CF: skipping unparsable event seq {}", last);
-          return ++n < o.max_batch_events;
-        }
-        last = e.seq();
-        return ++n < o.max_batch_events;
-      });
+  absl::Status scan =
+      deps_.store->Scan(storage::Cf::kEvents, storage::EncodeU64(from),
+                        [&](std::string_view seq_key, std::string_view value) {
+                          StoredEvent& e = events.emplace_back();
+                          if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                            // A corrupt record must not stall the fold-in for good: skip it
+                            // (counted and logged), the watermark moves past it.
+                            events.pop_back();
+                            last = storage::DecodeU64(seq_key);
+                            stats_->events_skipped.fetch_add(1, std::memory_order_relaxed);
+                            spdlog::error("events CF: skipping unparsable event seq {}", last);
+                            return ++n < o.max_batch_events;
+                          }
+                          last = e.seq();
+                          return ++n < o.max_batch_events;
+                        });
   if (!scan.ok()) return scan;
   if (n == 0) return 0;
 
@@ -467,7 +467,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     last_covisit_take_ = batch_start;
   }
   PutCovisitRows(&batch, std::clamp<size_t>(kCovisitRowsPerEvent * static_cast<size_t>(n),
-                                             kCovisitRowsMin, kCovisitRowsMax));
+                                            kCovisitRowsMin, kCovisitRowsMax));
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(last));
   // Derived state is replayable from the log: no fsync needed.
   if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) return st;

@@ -65,7 +65,7 @@ struct FoldDeps {
 struct FoldStats {
   std::atomic<uint64_t> events_folded{0};
   std::atomic<uint64_t> events_skipped{0};  // unparsable records passed over
-  Histogram lag_seconds;  // commit (ack) -> state visible
+  Histogram lag_seconds;                    // commit (ack) -> state visible
   // Events carrying a recommendation id whose item that slate showed, by
   // source and event type (index into the sorted configured types).
   std::map<std::string, std::array<std::atomic<uint64_t>, kNumSources>> attributed;

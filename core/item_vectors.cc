@@ -32,12 +32,14 @@ ItemVectors::ItemVectors(int dim)
       own_chunks_(new std::atomic<OwnChunk*>[kMaxOwnChunks]),
       yty_(static_cast<size_t>(dim) * dim, 0.0),
       gramian_(std::make_shared<const std::vector<double>>(static_cast<size_t>(dim) * dim, 0.0)) {
-  for (uint32_t i = 0; i < kMaxOwnChunks; ++i) own_chunks_[i].store(nullptr, std::memory_order_relaxed);
+  for (uint32_t i = 0; i < kMaxOwnChunks; ++i)
+    own_chunks_[i].store(nullptr, std::memory_order_relaxed);
 }
 
 ItemVectors::~ItemVectors() {
   for (auto& c : chunks_) delete c.load(std::memory_order_relaxed);
-  for (uint32_t i = 0; i < kMaxOwnChunks; ++i) delete own_chunks_[i].load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < kMaxOwnChunks; ++i)
+    delete own_chunks_[i].load(std::memory_order_relaxed);
 }
 
 ItemVectors::Chunk* ItemVectors::ChunkFor(uint32_t item, bool create) {

@@ -60,9 +60,7 @@ class ItemVectors {
   bool Has(uint32_t item) const;
   // YᵀY as last published, dim*dim row-major, in double: the fold-in's
   // solves read it as is (a float copy was cast per solve).
-  std::shared_ptr<const std::vector<double>> Gramian() const {
-    return std::atomic_load(&gramian_);
-  }
+  std::shared_ptr<const std::vector<double>> Gramian() const { return std::atomic_load(&gramian_); }
   size_t count() const { return count_.load(std::memory_order_relaxed); }
 
   static constexpr uint32_t kRowsPerChunk = 4096;
@@ -82,9 +80,9 @@ class ItemVectors {
   const int dim_;
   std::array<std::atomic<Chunk*>, kMaxChunks> chunks_{};
   std::unique_ptr<std::atomic<OwnChunk*>[]> own_chunks_;  // kMaxOwnChunks
-  uint32_t own_rows_ = 0;             // writer: own rows allocated
-  std::vector<uint32_t> free_own_;    // writer: own rows to reuse
-  std::shared_ptr<const AnnIndex> base_;  // writer sets once, before readers
+  uint32_t own_rows_ = 0;                                 // writer: own rows allocated
+  std::vector<uint32_t> free_own_;                        // writer: own rows to reuse
+  std::shared_ptr<const AnnIndex> base_;                  // writer sets once, before readers
   std::vector<double> yty_;  // writer's running YᵀY (double: many updates)
   std::shared_ptr<const std::vector<double>> gramian_;
   std::atomic<size_t> count_{0};

@@ -45,13 +45,13 @@ class WorkerPool {
   std::mutex mu_;
   std::condition_variable work_cv_;  // helpers wait for a loop (or stop)
   std::condition_variable done_cv_;  // the caller waits for helpers to finish
-  uint64_t generation_ = 0;  // guarded by mu_; +1 per parallel loop
+  uint64_t generation_ = 0;          // guarded by mu_; +1 per parallel loop
   // The open loop (null once the caller has run out of indices: a helper
   // that wakes later has nothing to join). Guarded by mu_.
   const std::function<void(size_t)>* fn_ = nullptr;
-  size_t n_ = 0;           // guarded by mu_
-  int busy_ = 0;           // guarded by mu_; helpers inside the open loop
-  bool stopping_ = false;  // guarded by mu_
+  size_t n_ = 0;                 // guarded by mu_
+  int busy_ = 0;                 // guarded by mu_; helpers inside the open loop
+  bool stopping_ = false;        // guarded by mu_
   std::atomic<size_t> next_{0};  // next unclaimed index
   std::vector<std::thread> helpers_;
 };

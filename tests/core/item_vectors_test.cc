@@ -54,9 +54,11 @@ TEST(ItemVectors, SetGetClearKeepTheGramianCurrent) {
   EXPECT_EQ(v.count(), 4u);
   EXPECT_FALSE(v.Has(2000));
   EXPECT_TRUE(GetOrEmpty(v, 2000).empty());
-  EXPECT_EQ(GetOrEmpty(v, 3000), std::vector<float>(rows.begin() + 3 * kDim, rows.begin() + 4 * kDim));
+  EXPECT_EQ(GetOrEmpty(v, 3000),
+            std::vector<float>(rows.begin() + 3 * kDim, rows.begin() + 4 * kDim));
   std::vector<float> kept;
-  for (int i : {0, 1, 3, 4}) kept.insert(kept.end(), rows.begin() + i * kDim, rows.begin() + (i + 1) * kDim);
+  for (int i : {0, 1, 3, 4})
+    kept.insert(kept.end(), rows.begin() + i * kDim, rows.begin() + (i + 1) * kDim);
   const std::vector<float> want = Gramian(kept.data(), 4, kDim);
   const auto got = v.Gramian();
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR((*got)[i], want[i], 1e-4) << i;
