@@ -458,7 +458,7 @@ absl::Status Validate(const Config& c) {
   const auto& l = c.limits();
   k.Range("limits.max_id_bytes", l.max_id_bytes(), 1, 4096);
   k.Min("limits.max_label_bytes", l.max_label_bytes(), 1);
-  k.Min("limits.max_labels", l.max_labels(), 1);
+  k.Range("limits.max_labels", l.max_labels(), 1, 10000);  // catalog rows count them in 16 bits
   k.Min("limits.max_properties", l.max_properties(), 1);
   k.Min("limits.max_k", l.max_k(), 1);
   k.Min("limits.max_exclusions", l.max_exclusions(), 1);

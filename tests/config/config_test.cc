@@ -434,6 +434,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MaxIdBytesTooBig", "limits: {max_id_bytes: 4097}", "limits.max_id_bytes"},
         BadCase{"MaxLabelBytesZero", "limits: {max_label_bytes: 0}", "limits.max_label_bytes"},
         BadCase{"MaxLabelsZero", "limits: {max_labels: 0}", "limits.max_labels"},
+        BadCase{"MaxLabelsTooMany", "limits: {max_labels: 10001}", "limits.max_labels"},
         BadCase{"MaxPropertiesZero", "limits: {max_properties: 0}", "limits.max_properties"},
         BadCase{"MaxKZero", "limits: {max_k: 0}", "limits.max_k"},
         BadCase{"MaxExclusionsZero", "limits: {max_exclusions: 0}", "limits.max_exclusions"},
