@@ -631,18 +631,12 @@ absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::strin
   m->trained = true;
   m->als_alpha = mf.als_alpha();
   m->als_lambda = mf.als_lambda();
-  // The vectors are read where the index stores them (no second copy); a
-  // row the index does not hold exactly as vectors.bin has it keeps its own.
+  // The vectors are read where the index stores them, with no second copy:
+  // the index was built from these rows (vectors.bin) and holds every one
+  // of them (checked above), and both files passed their checksums.
   const std::shared_ptr<const AnnIndex> main_index = std::move(*main);
   m->vectors = std::make_unique<ItemVectors>(dim);
   m->vectors->SetBase(main_index);
-  for (size_t r = 0; r < rows; ++r) {
-    const float* want = data->vectors.data() + r * dim;
-    const float* stored = main_index->VectorData(dense[r]);
-    if (stored == nullptr || !std::equal(want, want + dim, stored)) {
-      m->vectors->Set(dense[r], want, /*update_gramian=*/false);
-    }
-  }
   m->vectors->ResetGramian(mf.gramian().data());
   auto index = VectorIndex::Create(ann, options_.fresh_tier_max);
   if (!index.ok()) return index.status();

@@ -173,20 +173,18 @@ void FoldWorker::Stop() {
 }
 
 void FoldWorker::PutCovisitRows(storage::WriteBatch* batch, size_t max_rows) {
-  const size_t end = covisit_next_ + std::min(max_rows, covisit_pending_.size() - covisit_next_);
-  const std::vector<uint32_t> items(covisit_pending_.begin() + covisit_next_,
-                                    covisit_pending_.begin() + end);
-  covisit_next_ = end;
-  std::vector<std::string> rows(items.size());
+  const size_t n = std::min(max_rows, covisit_pending_.size() - covisit_next_);
+  const uint32_t* items = covisit_pending_.data() + covisit_next_;
+  covisit_next_ += n;
+  std::vector<std::string> rows(n);
   // The reader's shared lock, held here, covers the helpers' reads too.
   Catalog::Reader r(*deps_.catalog);
   const std::function<std::string_view(uint32_t)> id_of = [&](uint32_t d) {
     return std::string_view(r.Id(d));
   };
   // Encoding is read-only on the summaries (nothing observes meanwhile).
-  pool_->ForEach(items.size(),
-                 [&](size_t i) { rows[i] = deps_.covisit->EncodeRow(items[i], id_of); });
-  for (size_t i = 0; i < items.size(); ++i) {
+  pool_->ForEach(n, [&](size_t i) { rows[i] = deps_.covisit->EncodeRow(items[i], id_of); });
+  for (size_t i = 0; i < n; ++i) {
     // An evicted summary encodes as "": its stored row goes too.
     if (rows[i].empty()) {
       batch->Delete(storage::Cf::kCovisit, r.Id(items[i]));
@@ -424,13 +422,10 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
 
   // One fold-in solve and encoding per changed user, spread over the pool:
   // each call touches its own state (on its own arena) only.
-  std::vector<std::pair<const std::string*, UserState*>> users;
-  users.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) users.emplace_back(&keys[i], states[i].get());
-  std::vector<std::string> encoded(users.size());
+  std::vector<std::string> encoded(keys.size());
   const std::shared_ptr<LiveModel> model = deps_.model->Pin();
-  pool_->ForEach(users.size(), [&](size_t i) {
-    UserState* state = users[i].second;
+  pool_->ForEach(keys.size(), [&](size_t i) {
+    UserState* state = states[i].get();
     std::vector<float> x;
     if (SolveUserVector(*state, *deps_.catalog, *model, o.user_recent_items, &x)) {
       state->mutable_vector()->Assign(x.begin(), x.end());
@@ -440,9 +435,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   });
 
   storage::WriteBatch batch;
-  for (size_t i = 0; i < users.size(); ++i) {
-    batch.Put(storage::Cf::kUsers, *users[i].first, encoded[i]);
-  }
+  for (size_t i = 0; i < keys.size(); ++i) batch.Put(storage::Cf::kUsers, keys[i], encoded[i]);
   for (const auto& [dense, id] : changed_items) {
     ItemStats stats;
     stats.set_trending(deps_.popularity->Log2Short(dense));
