@@ -167,7 +167,8 @@ absl::Status Engine::RestoreCovisitation(uint64_t* skipped) {
       absl::StatusOr<std::string> summary;
       {
         Catalog::Reader r(catalog_);
-        summary = Covisitation::DecodeRow(item, row, [&r](std::string_view id) { return r.Find(id); });
+        summary = Covisitation::DecodeRow(item, row,
+                                          [&r](std::string_view id) { return r.Find(id); });
       }
       if (absl::IsNotFound(summary.status())) {  // a neighbour known only from its events
         summary = Covisitation::DecodeRow(item, row, [this](std::string_view id) {

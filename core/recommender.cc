@@ -396,7 +396,9 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     // The latest session items, most recent first, each weighted by recency.
     const int n = state->session_size();
     std::vector<float> recency;
-    for (int used = 0; used < std::min(n, kCovisitSeeds); ++used) recency.push_back(1.f / (1.f + used));
+    for (int used = 0; used < std::min(n, kCovisitSeeds); ++used) {
+      recency.push_back(1.f / (1.f + used));
+    }
     const std::vector<size_t> budget = Apportion(pool.want(), recency);
     for (int i = n - 1, used = 0; i >= 0 && used < kCovisitSeeds; --i, ++used) {
       auto seed = r.Find(state->session(i).item_id());
