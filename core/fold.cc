@@ -14,7 +14,6 @@
 namespace recd::core {
 
 using recd::v1::records::Affinity;
-using recd::v1::records::ItemStats;
 using recd::v1::records::StoredEvent;
 using recd::v1::records::UserItem;
 using recd::v1::records::UserState;
@@ -142,6 +141,8 @@ FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, FoldStats* s
   if (last.ok() && last->has_value() && (*last)->size() == 8) {
     target_ = storage::DecodeU64(**last);
   }
+  writer_ = std::make_unique<FoldWriter>(deps_.store, deps_.users, folded_.load(),
+                                         static_cast<size_t>(options_->max_unpersisted_events));
   pool_ = std::make_unique<WorkerPool>(std::max(0, options_->fold_threads - 1), "recd-fold-help");
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "recd-fold");
@@ -170,28 +171,27 @@ void FoldWorker::Stop() {
     cv_.notify_one();
   }
   if (thread_.joinable()) thread_.join();
+  // After the fold thread's last batch (and the co-visitation flush).
+  if (writer_) writer_->Stop();
 }
 
-void FoldWorker::PutCovisitRows(storage::WriteBatch* batch, size_t max_rows) {
+void FoldWorker::TakeCovisitRows(size_t max_rows, DerivedBatch* out) {
   const size_t n = std::min(max_rows, covisit_pending_.size() - covisit_next_);
   const uint32_t* items = covisit_pending_.data() + covisit_next_;
   covisit_next_ += n;
-  std::vector<std::string> rows(n);
+  const size_t first = out->covisit.size();
+  out->covisit.resize(first + n);
   // The reader's shared lock, held here, covers the helpers' reads too.
   Catalog::Reader r(*deps_.catalog);
   const std::function<std::string_view(uint32_t)> id_of = [&](uint32_t d) {
     return std::string_view(r.Id(d));
   };
-  // Encoding is read-only on the summaries (nothing observes meanwhile).
-  pool_->ForEach(n, [&](size_t i) { rows[i] = deps_.covisit->EncodeRow(items[i], id_of); });
-  for (size_t i = 0; i < n; ++i) {
-    // An evicted summary encodes as "": its stored row goes too.
-    if (rows[i].empty()) {
-      batch->Delete(storage::Cf::kCovisit, r.Id(items[i]));
-    } else {
-      batch->Put(storage::Cf::kCovisit, r.Id(items[i]), rows[i]);
-    }
-  }
+  // Encoding is read-only on the summaries (nothing observes meanwhile);
+  // an evicted summary encodes as "", which deletes its stored row.
+  pool_->ForEach(n, [&](size_t i) {
+    out->covisit[first + i] = {std::string(r.Id(items[i])),
+                               deps_.covisit->EncodeRow(items[i], id_of)};
+  });
 }
 
 void FoldWorker::FlushCovisitRows() {
@@ -199,11 +199,10 @@ void FoldWorker::FlushCovisitRows() {
   // row in both is written twice, the second time as it is now).
   std::vector<uint32_t> changed = deps_.covisit->TakeChanged();
   covisit_pending_.insert(covisit_pending_.end(), changed.begin(), changed.end());
-  storage::WriteBatch batch;
-  PutCovisitRows(&batch, covisit_pending_.size());
-  if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) {
-    spdlog::error("fold-in: co-visitation rows not written at stop: {}", st.ToString());
-  }
+  DerivedBatch batch;
+  batch.watermark = folded_seq();
+  TakeCovisitRows(covisit_pending_.size(), &batch);
+  writer_->Push(std::move(batch));
 }
 
 void FoldWorker::RequestRefresh(const std::string& user_key) {
@@ -222,8 +221,8 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
     }
   }
   const std::shared_ptr<LiveModel> model = deps_.model->Pin();
-  std::vector<std::pair<std::string, std::shared_ptr<UserState>>> solved;
-  storage::WriteBatch batch;
+  DerivedBatch batch;
+  batch.watermark = folded_seq();
   std::vector<float> x;
   for (auto& key : keys) {
     auto cur = deps_.users->Get(key);
@@ -236,14 +235,13 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
     auto next = NewUserState(state.get());
     next->mutable_vector()->Assign(x.begin(), x.end());
     next->set_vector_model(model->version);
-    batch.Put(storage::Cf::kUsers, key, next->SerializeAsString());
-    solved.emplace_back(std::move(key), std::move(next));
+    deps_.users->Put(key, next);
+    batch.users.emplace_back(std::move(key), std::move(next));
   }
-  if (solved.empty()) return 0;
-  // Derived state at the same watermark: no fsync.
-  if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) return st;
-  for (auto& [key, state] : solved) deps_.users->Put(key, std::move(state));
-  return static_cast<int>(solved.size());
+  if (batch.users.empty()) return 0;
+  const int solved = static_cast<int>(batch.users.size());
+  writer_->Push(std::move(batch));  // at the same watermark
+  return solved;
 }
 
 bool FoldWorker::RepublishPopularity(double timeout_seconds) {
@@ -420,9 +418,8 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     received.push_back(e.received_at_us());
   }
 
-  // One fold-in solve and encoding per changed user, spread over the pool:
-  // each call touches its own state (on its own arena) only.
-  std::vector<std::string> encoded(keys.size());
+  // One fold-in solve per changed user, spread over the pool: each call
+  // touches its own state (on its own arena) only.
   const std::shared_ptr<LiveModel> model = deps_.model->Pin();
   pool_->ForEach(keys.size(), [&](size_t i) {
     UserState* state = states[i].get();
@@ -431,17 +428,17 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
       state->mutable_vector()->Assign(x.begin(), x.end());
       state->set_vector_model(model->version);
     }
-    encoded[i] = state->SerializeAsString();
   });
 
-  storage::WriteBatch batch;
-  for (size_t i = 0; i < keys.size(); ++i) batch.Put(storage::Cf::kUsers, keys[i], encoded[i]);
-  for (const auto& [dense, id] : changed_items) {
-    ItemStats stats;
-    stats.set_trending(deps_.popularity->Log2Short(dense));
-    stats.set_popular(deps_.popularity->Log2Long(dense));
-    stats.set_clock_us(deps_.popularity->clock_us());
-    batch.Put(storage::Cf::kItemStats, id, stats.SerializeAsString());
+  // What the writer persists behind the fold-in (core/fold_writer.h).
+  DerivedBatch batch;
+  batch.watermark = last;
+  batch.events = static_cast<size_t>(n);
+  batch.item_stats.reserve(changed_items.size());
+  for (auto& [dense, id] : changed_items) {
+    batch.item_stats.push_back({std::move(id), deps_.popularity->Log2Short(dense),
+                                deps_.popularity->Log2Long(dense),
+                                deps_.popularity->clock_us()});
   }
   // Co-visitation rows: an event changes up to 2 x window_items rows of
   // ~100 slots (~1.6 KB) each, so writing them per batch was most of the
@@ -459,13 +456,17 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     covisit_next_ = 0;
     last_covisit_take_ = batch_start;
   }
-  PutCovisitRows(&batch, std::clamp<size_t>(kCovisitRowsPerEvent * static_cast<size_t>(n),
-                                            kCovisitRowsMin, kCovisitRowsMax));
-  batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(last));
-  // Derived state is replayable from the log: no fsync needed.
-  if (auto st = deps_.store->Write(batch, /*sync=*/false); !st.ok()) return st;
+  TakeCovisitRows(std::clamp<size_t>(kCovisitRowsPerEvent * static_cast<size_t>(n),
+                                     kCovisitRowsMin, kCovisitRowsMax),
+                  &batch);
 
-  for (size_t i = 0; i < keys.size(); ++i) deps_.users->Put(keys[i], std::move(states[i]));
+  // Visible now; persisted by the writer (a crash replays from its
+  // watermark, so nothing here waits for the disk).
+  batch.users.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    deps_.users->Put(keys[i], states[i]);
+    batch.users.emplace_back(std::move(keys[i]), std::move(states[i]));
+  }
   deps_.covisit->Publish();
   // Incremental (O(list + changes) between its periodic full scans), so
   // every batch publishes.
@@ -478,6 +479,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   const int64_t visible = NowUs();
   for (int64_t r : received) stats_->lag_seconds.Observe(std::max<int64_t>(0, visible - r) / 1e6);
   stats_->events_folded.fetch_add(n, std::memory_order_relaxed);
+  writer_->Push(std::move(batch));  // blocks while the writer is far behind
   return n;
 }
 

@@ -8,15 +8,18 @@
 //   - item popularity (two half-lives) and session co-visitation;
 //   - attribution of events that carry a recommendation id to the source
 //     that showed the item.
-// A batch's user solves and encodings and the co-visitation row encodings
-// are spread over ingest.fold_threads threads; this thread alone writes.
-// Each batch writes the changed state and the new watermark in one
-// WriteBatch, so after a crash it resumes from the watermark and no
-// acknowledged event is missing from user state and popularity. Changed
-// co-visitation rows are taken every recommend.covisit.persist_interval_seconds
-// and written a bounded number per batch (all of them at Stop): a crash
-// loses about that much of co-visitation pair counts. Folding uses event
-// time only, so a replay gives the same state.
+// A batch's user-state reads, user solves and co-visitation row encodings
+// are spread over ingest.fold_threads threads; this thread alone changes
+// state. A batch is published in memory first (its events are then
+// visible: folded_seq) and then handed to a FoldWriter (core/fold_writer.h),
+// which writes the changed state with the batch's watermark in one
+// WriteBatch behind the fold-in: after a crash it resumes from the
+// persisted watermark and no acknowledged event is missing from user state
+// and popularity. Changed co-visitation rows are taken every
+// recommend.covisit.persist_interval_seconds and handed over a bounded
+// number per batch (all of them at Stop): a crash loses about that much of
+// co-visitation pair counts. Folding uses event time only, so a replay
+// gives the same state.
 //
 // Thread safety: Notify/folded_seq/WaitFolded from any thread; everything
 // else happens on the worker thread.
@@ -37,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "core/catalog.h"
 #include "core/covisit.h"
+#include "core/fold_writer.h"
 #include "core/histogram.h"
 #include "core/impressions.h"
 #include "core/item_vectors.h"
@@ -88,6 +92,8 @@ class FoldWorker {
   void RequestRefresh(const std::string& user_key);
   // Highest sequence number whose effects are visible to readers.
   uint64_t folded_seq() const { return folded_.load(std::memory_order_acquire); }
+  // Highest sequence number whose effects are persisted (<= folded_seq()).
+  uint64_t persisted_seq() const { return writer_->persisted_seq(); }
   // Blocks until folded_seq() >= seq or the timeout passes; returns whether
   // it got there. For start-up, shutdown and tests — never on a reactor.
   bool WaitFolded(uint64_t seq, double timeout_seconds);
@@ -103,11 +109,11 @@ class FoldWorker {
   void Run();
   // Folds events (watermark, up to max_batch_events]; returns how many.
   absl::StatusOr<int> FoldBatch();
-  // Adds up to `max_rows` of the pending co-visitation rows to `batch`.
-  void PutCovisitRows(storage::WriteBatch* batch, size_t max_rows);
+  // Encodes up to `max_rows` of the pending co-visitation rows into `out`.
+  void TakeCovisitRows(size_t max_rows, DerivedBatch* out);
   // Re-solves the users asked for by RequestRefresh; returns how many.
   absl::StatusOr<int> RefreshUsers();
-  // Writes them on their own (at Stop).
+  // Hands all of them to the writer (at Stop).
   void FlushCovisitRows();
 
   FoldDeps deps_;
@@ -135,6 +141,7 @@ class FoldWorker {
   std::chrono::steady_clock::time_point last_covisit_take_;
   // Helpers for the batch's independent work (options->fold_threads - 1).
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<FoldWriter> writer_;  // stopped after thread_
   std::thread thread_;
 };
 

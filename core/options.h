@@ -84,6 +84,9 @@ struct EngineOptions {
   int max_fold_lag_events = 200000;
   // Threads of the fold-in (1: its own thread only).
   int fold_threads = 2;
+  // Folded events whose derived state the writer has not persisted yet;
+  // beyond it the fold-in waits for the writer.
+  int max_unpersisted_events = 20000;
   // How often the fold-in persists changed co-visitation summaries.
   double covisit_persist_seconds = 30;
   // Recent slates kept for attributing events to sources.

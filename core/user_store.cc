@@ -39,38 +39,67 @@ void UserStore::Insert(Shard& s, const std::string& key, UserStatePtr state) {
     it->second = std::move(state);
     return;
   }
-  // Evict an arbitrary entry when full: every state is persisted by the
-  // fold-in worker before it is cached, so eviction loses nothing.
+  // Evict an arbitrary entry when full: a state the fold-in has not
+  // persisted yet stays in `unpersisted`, so eviction loses nothing.
   if (s.map.size() >= shard_capacity_) s.map.erase(s.map.begin());
   s.map.emplace(key, std::move(state));
 }
 
 absl::StatusOr<UserStatePtr> UserStore::Get(const std::string& key) {
   Shard& s = ShardFor(key);
-  {
+  for (;;) {
+    uint64_t puts;
+    {
+      std::lock_guard lock(s.mu);
+      if (auto it = s.map.find(key); it != s.map.end()) return it->second;
+      if (auto it = s.unpersisted.find(key); it != s.unpersisted.end()) return it->second;
+      puts = s.puts;
+    }
+    auto raw = store_->Get(storage::Cf::kUsers, key);
+    if (!raw.ok()) return raw.status();
+    std::shared_ptr<recd::v1::records::UserState> state;
+    if (raw->has_value()) {
+      state = NewUserState();
+      if (!state->ParseFromString(**raw)) {
+        return absl::DataLossError("users CF: cannot parse state of " + key);
+      }
+    }
     std::lock_guard lock(s.mu);
-    auto it = s.map.find(key);
-    if (it != s.map.end()) return it->second;
+    // The writer may have cached a newer state meanwhile; keep that one.
+    if (auto it = s.map.find(key); it != s.map.end()) return it->second;
+    if (auto it = s.unpersisted.find(key); it != s.unpersisted.end()) return it->second;
+    // A Put since the read may have been persisted and evicted already, so
+    // what was read can be older than the store: read again.
+    if (s.puts != puts) continue;
+    if (state == nullptr) return UserStatePtr();
+    Insert(s, key, state);
+    return UserStatePtr(state);
   }
-  auto raw = store_->Get(storage::Cf::kUsers, key);
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value()) return UserStatePtr();
-  auto state = NewUserState();
-  if (!state->ParseFromString(**raw)) {
-    return absl::DataLossError("users CF: cannot parse state of " + key);
-  }
-  std::lock_guard lock(s.mu);
-  // The writer may have cached a newer state meanwhile; keep that one.
-  auto it = s.map.find(key);
-  if (it != s.map.end()) return it->second;
-  Insert(s, key, state);
-  return UserStatePtr(state);
 }
 
 void UserStore::Put(const std::string& key, UserStatePtr state) {
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
+  ++s.puts;
+  s.unpersisted.insert_or_assign(key, state);
   Insert(s, key, std::move(state));
+}
+
+void UserStore::MarkPersisted(const std::string& key,
+                              const recd::v1::records::UserState* state) {
+  Shard& s = ShardFor(key);
+  std::lock_guard lock(s.mu);
+  auto it = s.unpersisted.find(key);
+  if (it != s.unpersisted.end() && it->second.get() == state) s.unpersisted.erase(it);
+}
+
+size_t UserStore::unpersisted() const {
+  size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.unpersisted.size();
+  }
+  return n;
 }
 
 }  // namespace recd::core

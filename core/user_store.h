@@ -1,5 +1,8 @@
 // User (and anonymous session) state: a bounded in-memory cache over the
-// users CF. The fold-in worker is the only writer; Recommend reads.
+// users CF. The fold-in worker is the only writer; Recommend reads. The
+// fold-in publishes a state here before it is persisted (core/fold_writer.h),
+// so a state stays pinned, readable whatever the cache evicts, until the
+// writer marks it persisted.
 //
 // Thread safety: all methods are thread-safe. A reader gets an immutable
 // snapshot (shared_ptr to const); the writer replaces it (copy-on-write), so
@@ -39,14 +42,22 @@ class UserStore {
   // The state for key, or nullptr when the user has no history. Reads
   // RocksDB on a cache miss.
   [[nodiscard]] absl::StatusOr<UserStatePtr> Get(const std::string& key);
-  // Replaces the cached state (the caller persists it). Writer only.
+  // Replaces the cached state and pins it until MarkPersisted(key, it).
+  // Writer only.
   void Put(const std::string& key, UserStatePtr state);
+  // `state` (Put for key earlier) is in the users CF: unpins it unless a
+  // newer state was Put meanwhile.
+  void MarkPersisted(const std::string& key, const recd::v1::records::UserState* state);
+  // States Put and not yet marked persisted.
+  size_t unpersisted() const;
 
  private:
   static constexpr int kShards = 16;
   struct Shard {
-    std::mutex mu;
-    std::unordered_map<std::string, UserStatePtr> map;
+    mutable std::mutex mu;
+    std::unordered_map<std::string, UserStatePtr> map;       // the bounded cache
+    std::unordered_map<std::string, UserStatePtr> unpersisted;  // pinned, not evicted
+    uint64_t puts = 0;  // a read from RocksDB that raced a Put may be stale
   };
   Shard& ShardFor(const std::string& key);
   void Insert(Shard& s, const std::string& key, UserStatePtr state);

@@ -20,6 +20,9 @@
 #include <gtest/gtest.h>
 
 #include "recd/v1/recd.grpc.pb.h"
+#include "recd/v1/records.pb.h"
+#include "storage/keys.h"
+#include "storage/store.h"
 
 extern char** environ;
 
@@ -170,6 +173,31 @@ TEST(CrashRecovery, KillNineKeepsEveryAcknowledgedEvent) {
   for (int i = kBought; i < kItems; ++i) expected.insert("item-" + std::to_string(i));
   EXPECT_EQ(ids, expected);
   EXPECT_EQ(recd.Terminate(), 0);
+
+  // The persisted derived state holds each purchase exactly once: the
+  // fold-in's writer persists behind what readers see, and a replay from
+  // its watermark must not apply an event twice.
+  {
+    recd::storage::StoreOptions so;
+    so.path = (dir / "data").string();
+    so.create_if_missing = false;
+    so.read_only = true;
+    auto store = recd::storage::Store::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto mark = (*store)->Get(recd::storage::Cf::kMeta, recd::storage::kMetaFoldWatermark);
+    ASSERT_TRUE(mark.ok() && mark->has_value());
+    EXPECT_EQ(recd::storage::DecodeU64(**mark), acked);
+    auto raw = (*store)->Get(recd::storage::Cf::kUsers, "u/crash-user");
+    ASSERT_TRUE(raw.ok() && raw->has_value());
+    recd::v1::records::UserState state;
+    ASSERT_TRUE(state.ParseFromString(**raw));
+    EXPECT_EQ(state.folded_seq(), acked);
+    ASSERT_EQ(state.items_size(), kBought);
+    for (const auto& item : state.items()) {
+      EXPECT_DOUBLE_EQ(item.weight(), state.items(0).weight()) << item.item_id();
+    }
+    EXPECT_EQ(state.type_counts().at("purchase"), static_cast<uint64_t>(kBought));
+  }
   fs::remove_all(dir);
 }
 

@@ -1,0 +1,138 @@
+#include "core/fold_writer.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/container/flat_hash_map.h"
+#include "recd/v1/records.pb.h"
+#include "spdlog/spdlog.h"
+#include "storage/keys.h"
+
+namespace recd::core {
+
+FoldWriter::FoldWriter(storage::Store* store, UserStore* users, uint64_t persisted,
+                       size_t max_pending_events)
+    : store_(store),
+      users_(users),
+      max_pending_events_(std::max<size_t>(1, max_pending_events)),
+      persisted_(persisted) {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "recd-fold-write");
+    Run();
+  });
+}
+
+FoldWriter::~FoldWriter() { Stop(); }
+
+void FoldWriter::Push(DerivedBatch batch) {
+  std::unique_lock lock(mu_);
+  space_cv_.wait(lock, [&] {
+    return stopping_ || pending_events_ == 0 ||
+           pending_events_ + batch.events <= max_pending_events_;
+  });
+  pending_events_ += batch.events;
+  queue_.push_back(std::move(batch));
+  work_cv_.notify_one();
+}
+
+size_t FoldWriter::pending_events() const {
+  std::lock_guard lock(mu_);
+  return pending_events_;
+}
+
+void FoldWriter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    work_cv_.notify_one();
+  }
+  space_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void FoldWriter::Run() {
+  std::vector<DerivedBatch> group;
+  uint64_t failures = 0;  // in a row
+  for (;;) {
+    bool stopping;
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      // A group that failed to write is written again with what came since.
+      for (auto& b : queue_) group.push_back(std::move(b));
+      queue_.clear();
+      stopping = stopping_;
+    }
+    if (group.empty()) return;  // stopping, all written
+    const absl::Status st = Write(group);
+    if (!st.ok()) {
+      // Logged once, then every ~10 s while it lasts.
+      if (failures++ % 100 == 0 || stopping) {
+        spdlog::error("fold-in: writing derived state: {}; {}", st.ToString(),
+                      stopping ? "giving up at stop (the next start replays from the watermark)"
+                               : "retrying every 100 ms");
+      }
+      if (stopping) return;
+      std::unique_lock lock(mu_);
+      work_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+      continue;
+    }
+    if (failures > 0)
+      spdlog::info("fold-in: derived state written again after {} failures", failures);
+    failures = 0;
+    size_t events = 0;
+    for (const auto& b : group) events += b.events;
+    group.clear();
+    {
+      std::lock_guard lock(mu_);
+      pending_events_ -= events;
+    }
+    space_cv_.notify_all();
+  }
+}
+
+absl::Status FoldWriter::Write(const std::vector<DerivedBatch>& group) {
+  // Latest value per key: later batches override earlier ones.
+  absl::flat_hash_map<std::string_view, const UserStatePtr*> users;
+  absl::flat_hash_map<std::string_view, const ItemStatsUpdate*> stats;
+  absl::flat_hash_map<std::string_view, const std::string*> covisit;
+  uint64_t watermark = 0;
+  for (const DerivedBatch& b : group) {
+    watermark = std::max(watermark, b.watermark);
+    for (const auto& [key, state] : b.users) users.insert_or_assign(key, &state);
+    for (const auto& s : b.item_stats) stats.insert_or_assign(s.id, &s);
+    for (const auto& [id, row] : b.covisit) covisit.insert_or_assign(id, &row);
+  }
+  storage::WriteBatch batch;
+  std::string buf;
+  for (const auto& [key, state] : users) {
+    (*state)->SerializeToString(&buf);
+    batch.Put(storage::Cf::kUsers, key, buf);
+  }
+  recd::v1::records::ItemStats item;
+  for (const auto& [id, s] : stats) {
+    item.set_trending(s->trending);
+    item.set_popular(s->popular);
+    item.set_clock_us(s->clock_us);
+    item.SerializeToString(&buf);
+    batch.Put(storage::Cf::kItemStats, id, buf);
+  }
+  for (const auto& [id, row] : covisit) {
+    // An evicted summary encodes as "": its stored row goes too.
+    if (row->empty()) {
+      batch.Delete(storage::Cf::kCovisit, id);
+    } else {
+      batch.Put(storage::Cf::kCovisit, id, *row);
+    }
+  }
+  batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(watermark));
+  // Derived state is replayable from the log: no fsync needed.
+  if (auto st = store_->Write(batch, /*sync=*/false); !st.ok()) return st;
+  for (const auto& [key, state] : users) users_->MarkPersisted(std::string(key), state->get());
+  persisted_.store(watermark, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+}  // namespace recd::core
