@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -116,12 +117,15 @@ class LagProbe {
   }
   void Join() { thread_.join(); }
   const std::vector<double>& lags() const { return lags_; }
+  // When each lag's Track was acknowledged, seconds from Start.
+  const std::vector<double>& acked_at() const { return at_; }
   int errors() const { return errors_; }
 
  private:
   void Run(double seconds) {
     const auto end = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
     auto next = Clock::now();
+    const auto start = next;
     for (int n = 0; Clock::now() < end; ++n) {
       next += std::chrono::microseconds(static_cast<int64_t>(interval_ms_ * 1e3));
       recd::v1::TrackRequest req;
@@ -158,6 +162,7 @@ class LagProbe {
         }
         if (folded >= resp.last_sequence()) {
           lags_.push_back(std::chrono::duration<double>(Clock::now() - acked).count());
+          at_.push_back(std::chrono::duration<double>(acked - start).count());
           break;
         }
         if (Clock::now() - acked > std::chrono::seconds(30)) {
@@ -175,6 +180,7 @@ class LagProbe {
   double interval_ms_;
   std::thread thread_;
   std::vector<double> lags_;  // written by the probe thread, read after Join
+  std::vector<double> at_;
   int errors_ = 0;
 };
 
@@ -368,6 +374,17 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
                        HistogramQuantile(hist, 0.5) * 1e3, HistogramQuantile(hist, 0.9) * 1e3,
                        HistogramQuantile(hist, 0.99) * 1e3);
   std::cout << "   client probe (ack -> Recommend shows it): " << FormatMs(probe_lag) << "\n";
+  {
+    // Worst probe per second of the phase: bursts show as isolated seconds.
+    std::vector<double> worst(static_cast<size_t>(std::ceil(f.lag_duration)), -1);
+    for (size_t i = 0; i < probe.lags().size(); ++i) {
+      const size_t s = std::min(worst.size() - 1, static_cast<size_t>(probe.acked_at()[i]));
+      worst[s] = std::max(worst[s], probe.lags()[i]);
+    }
+    std::string line;
+    for (double w : worst) line += w < 0 ? " -" : Sprintf(" %.0f", w * 1e3);
+    std::cout << "   client probe, worst per second (ms):" << line << "\n";
+  }
   std::cout << "   Track latency under this load: " << FormatMs(Summarize(lr.track.latency))
             << "\n";
   if (probe_lag.count == 0) return absl::InternalError("no fold-in lag probe completed");

@@ -444,11 +444,16 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   // ~100 slots (~1.6 KB) each, so writing them per batch was most of the
   // fold-in's bytes, and writing all of a period's at once stalled that
   // batch for seconds. The rows changed in a period are taken together and
-  // written one per event of the batch (at least kCovisitRowsMin, at most
-  // kCovisitRowsMax), so a small batch stays fast and a busy fold-in does
-  // not spend more on old rows than on new events (the next take waits for
-  // the drain, so the period stretches under load).
+  // written one per event of the batch, or kCovisitRowsPerSecond over the
+  // time since the previous batch when that is more (so a trickle of small
+  // batches still drains), at most kCovisitRowsMax: a small batch stays fast
+  // and a busy fold-in does not spend more on old rows than on new events
+  // (the next take waits for the drain, so the period stretches under
+  // load). A floor per batch instead (64 rows) cost several rows per event
+  // once batches became small.
   const auto batch_start = std::chrono::steady_clock::now();
+  const double since_last = std::chrono::duration<double>(batch_start - last_batch_).count();
+  last_batch_ = batch_start;
   if (covisit_next_ >= covisit_pending_.size() &&
       batch_start - last_covisit_take_ >=
           std::chrono::duration<double>(o.covisit_persist_seconds)) {
@@ -456,9 +461,9 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     covisit_next_ = 0;
     last_covisit_take_ = batch_start;
   }
-  TakeCovisitRows(std::clamp<size_t>(kCovisitRowsPerEvent * static_cast<size_t>(n),
-                                     kCovisitRowsMin, kCovisitRowsMax),
-                  &batch);
+  const double rows = std::max(static_cast<double>(kCovisitRowsPerEvent) * n,
+                               std::min(since_last, 1.0) * kCovisitRowsPerSecond);
+  TakeCovisitRows(std::min(static_cast<size_t>(rows), kCovisitRowsMax), &batch);
 
   // Visible now; persisted by the writer (a crash replays from its
   // watermark, so nothing here waits for the disk).

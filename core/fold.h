@@ -129,16 +129,18 @@ class FoldWorker {
   static constexpr size_t kMaxRefreshPending = 10000;
   std::unordered_set<std::string> refresh_;  // guarded by mu_
   std::atomic<uint64_t> folded_{0};
-  // Co-visitation rows changed since the last take, written at most
-  // kCovisitRowsPerEvent per event of a batch, within [kCovisitRowsMin,
-  // kCovisitRowsMax] (worker thread only). A take happens every
+  // Co-visitation rows changed since the last take, written
+  // kCovisitRowsPerEvent per event of a batch or kCovisitRowsPerSecond
+  // since the previous batch, whichever is more, at most kCovisitRowsMax
+  // (worker thread only). A take happens every
   // options_->covisit_persist_seconds once the previous one is written.
   static constexpr size_t kCovisitRowsPerEvent = 1;
-  static constexpr size_t kCovisitRowsMin = 64;
+  static constexpr double kCovisitRowsPerSecond = 1000;
   static constexpr size_t kCovisitRowsMax = 2000;
   std::vector<uint32_t> covisit_pending_;
   size_t covisit_next_ = 0;
   std::chrono::steady_clock::time_point last_covisit_take_;
+  std::chrono::steady_clock::time_point last_batch_ = std::chrono::steady_clock::now();
   // Helpers for the batch's independent work (options->fold_threads - 1).
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<FoldWriter> writer_;  // stopped after thread_

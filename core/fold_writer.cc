@@ -94,16 +94,31 @@ void FoldWriter::Run() {
 }
 
 absl::Status FoldWriter::Write(const std::vector<DerivedBatch>& group) {
-  // Latest value per key: later batches override earlier ones.
-  absl::flat_hash_map<std::string_view, const UserStatePtr*> users;
-  absl::flat_hash_map<std::string_view, const ItemStatsUpdate*> stats;
-  absl::flat_hash_map<std::string_view, const std::string*> covisit;
+  // Latest value per key: later batches override earlier ones (a batch
+  // has each key once, so one batch needs no map).
+  std::vector<std::pair<std::string_view, const UserStatePtr*>> users;
+  std::vector<std::pair<std::string_view, const ItemStatsUpdate*>> stats;
+  std::vector<std::pair<std::string_view, const std::string*>> covisit;
   uint64_t watermark = 0;
-  for (const DerivedBatch& b : group) {
-    watermark = std::max(watermark, b.watermark);
-    for (const auto& [key, state] : b.users) users.insert_or_assign(key, &state);
-    for (const auto& s : b.item_stats) stats.insert_or_assign(s.id, &s);
-    for (const auto& [id, row] : b.covisit) covisit.insert_or_assign(id, &row);
+  if (group.size() == 1) {
+    const DerivedBatch& b = group.front();
+    watermark = b.watermark;
+    for (const auto& [key, state] : b.users) users.emplace_back(key, &state);
+    for (const auto& s : b.item_stats) stats.emplace_back(s.id, &s);
+    for (const auto& [id, row] : b.covisit) covisit.emplace_back(id, &row);
+  } else {
+    absl::flat_hash_map<std::string_view, const UserStatePtr*> u;
+    absl::flat_hash_map<std::string_view, const ItemStatsUpdate*> s;
+    absl::flat_hash_map<std::string_view, const std::string*> c;
+    for (const DerivedBatch& b : group) {
+      watermark = std::max(watermark, b.watermark);
+      for (const auto& [key, state] : b.users) u.insert_or_assign(key, &state);
+      for (const auto& st : b.item_stats) s.insert_or_assign(st.id, &st);
+      for (const auto& [id, row] : b.covisit) c.insert_or_assign(id, &row);
+    }
+    users.assign(u.begin(), u.end());
+    stats.assign(s.begin(), s.end());
+    covisit.assign(c.begin(), c.end());
   }
   storage::WriteBatch batch;
   std::string buf;
