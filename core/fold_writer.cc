@@ -1,6 +1,8 @@
 #include "core/fold_writer.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +22,11 @@ FoldWriter::FoldWriter(storage::Store* store, UserStore* users, uint64_t persist
       persisted_(persisted) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "recd-fold-write");
+    // Below the fold-in when the cores are busy: visibility first, the
+    // writer catches up when there is room (bounded by max_pending_events).
+    // Raising one's own nice value needs no privilege; a failure only
+    // leaves the default priority.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWriterNice);
     Run();
   });
 }

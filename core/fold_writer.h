@@ -72,6 +72,8 @@ class FoldWriter {
   void Stop();
 
  private:
+  // Scheduling niceness of the writer thread (Linux: per thread).
+  static constexpr int kWriterNice = 10;
   void Run();
   // One WriteBatch for `group`; latest state per key.
   absl::Status Write(const std::vector<DerivedBatch>& group);
