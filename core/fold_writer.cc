@@ -150,8 +150,10 @@ absl::Status FoldWriter::Write(const std::vector<DerivedBatch>& group) {
     }
   }
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(watermark));
-  // Derived state is replayable from the log: no fsync needed.
-  if (auto st = store_->Write(batch, /*sync=*/false); !st.ok()) return st;
+  // Derived state is replayable from the log: outside the WAL, so it never
+  // waits for (or adds bytes to) the commit thread's fsyncs; a crash rolls
+  // it and its watermark back together to the last flush.
+  if (auto st = store_->WriteDerived(batch); !st.ok()) return st;
   for (const auto& [key, state] : users) users_->MarkPersisted(std::string(key), state->get());
   persisted_.store(watermark, std::memory_order_release);
   return absl::OkStatus();

@@ -64,6 +64,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_opts.create_if_missing = options.create_if_missing && !options.read_only;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
+  // Derived state is written outside the WAL (WriteDerived): flushing all
+  // column families together keeps what a crash leaves of it consistent.
+  db_opts.atomic_flush = true;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (auto name : kCfNames) descs.emplace_back(std::string(name), cf_opts);
@@ -110,6 +113,18 @@ Store::~Store() {
 }
 
 absl::Status Store::Write(const WriteBatch& batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return WriteWith(batch, wo);
+}
+
+absl::Status Store::WriteDerived(const WriteBatch& batch) {
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  return WriteWith(batch, wo);
+}
+
+absl::Status Store::WriteWith(const WriteBatch& batch, const rocksdb::WriteOptions& wo) {
   rocksdb::WriteBatch wb;
   for (const auto& op : batch.ops_) {
     auto* h = handles_[static_cast<int>(op.cf)];
@@ -117,8 +132,6 @@ absl::Status Store::Write(const WriteBatch& batch, bool sync) {
                                : wb.Put(h, ToSlice(op.key), ToSlice(op.value));
     if (!s.ok()) return FromRocks(s, "batch");
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = sync;
   return FromRocks(db_->Write(wo, &wb), "write");
 }
 

@@ -23,6 +23,7 @@ class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
 class Cache;
+struct WriteOptions;
 }  // namespace rocksdb
 
 namespace recd::storage {
@@ -96,6 +97,13 @@ class Store {
   // returning (durability "fsync"); with sync=false the write is in the OS
   // page cache (durability "process").
   [[nodiscard]] absl::Status Write(const WriteBatch& batch, bool sync);
+  // Applies the batch atomically without the WAL: for derived state that
+  // is rebuilt from the event log (the fold-in's writer). A crash loses
+  // such writes back to the last memtable flush, and the database flushes
+  // every column family at one point (atomic_flush), so what survives is
+  // consistent: a watermark written with the state reverts with it. A
+  // clean close (and Flush, and Checkpoint) persists them.
+  [[nodiscard]] absl::Status WriteDerived(const WriteBatch& batch);
 
   // Point read; std::nullopt when the key is absent.
   [[nodiscard]] absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key) const;
@@ -119,6 +127,7 @@ class Store {
 
  private:
   Store() = default;
+  absl::Status WriteWith(const WriteBatch& batch, const rocksdb::WriteOptions& wo);
   std::string path_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
