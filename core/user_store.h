@@ -60,7 +60,9 @@ class UserStore {
     uint64_t puts = 0;  // a read from RocksDB that raced a Put may be stale
   };
   Shard& ShardFor(const std::string& key);
-  void Insert(Shard& s, const std::string& key, UserStatePtr state);
+  // Caches state (lock held); returns the state it replaced or evicted, for
+  // the caller to free once the lock is released.
+  [[nodiscard]] UserStatePtr Insert(Shard& s, const std::string& key, UserStatePtr state);
 
   storage::Store* store_;
   size_t shard_capacity_;
