@@ -437,8 +437,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   batch.item_stats.reserve(changed_items.size());
   for (auto& [dense, id] : changed_items) {
     batch.item_stats.push_back({std::move(id), deps_.popularity->Log2Short(dense),
-                                deps_.popularity->Log2Long(dense),
-                                deps_.popularity->clock_us()});
+                                deps_.popularity->Log2Long(dense), deps_.popularity->clock_us()});
   }
   // Co-visitation rows: an event changes up to 2 x window_items rows of
   // ~100 slots (~1.6 KB) each, so writing them per batch was most of the

@@ -98,8 +98,7 @@ void UserStore::Put(const std::string& key, UserStatePtr state) {
   replaced = Insert(s, key, std::move(state));
 }
 
-void UserStore::MarkPersisted(const std::string& key,
-                              const recd::v1::records::UserState* state) {
+void UserStore::MarkPersisted(const std::string& key, const recd::v1::records::UserState* state) {
   Shard& s = ShardFor(key);
   UserStatePtr unpinned;  // freed after the lock is released
   std::lock_guard lock(s.mu);

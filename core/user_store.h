@@ -55,7 +55,7 @@ class UserStore {
   static constexpr int kShards = 16;
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, UserStatePtr> map;       // the bounded cache
+    std::unordered_map<std::string, UserStatePtr> map;          // the bounded cache
     std::unordered_map<std::string, UserStatePtr> unpersisted;  // pinned, not evicted
     uint64_t puts = 0;  // a read from RocksDB that raced a Put may be stale
   };
