@@ -94,6 +94,8 @@ class FoldWorker {
   uint64_t folded_seq() const { return folded_.load(std::memory_order_acquire); }
   // Highest sequence number whose effects are persisted (<= folded_seq()).
   uint64_t persisted_seq() const { return writer_->persisted_seq(); }
+  // Folded events whose derived state the writer has not written yet.
+  size_t unpersisted_events() const { return writer_->pending_events(); }
   // Blocks until folded_seq() >= seq or the timeout passes; returns whether
   // it got there. For start-up, shutdown and tests — never on a reactor.
   bool WaitFolded(uint64_t seq, double timeout_seconds);

@@ -73,7 +73,8 @@ void FoldWriter::Run() {
       stopping = stopping_;
     }
     if (group.empty()) return;  // stopping, all written
-    const absl::Status st = Write(group);
+    uint64_t watermark = 0;
+    const absl::Status st = Write(group, &watermark);
     if (!st.ok()) {
       // Logged once, then every ~10 s while it lasts.
       if (failures++ % 100 == 0 || stopping) {
@@ -96,11 +97,14 @@ void FoldWriter::Run() {
       std::lock_guard lock(mu_);
       pending_events_ -= events;
     }
+    // After the count: a reader that sees the watermark sees the queue
+    // without what it covers.
+    persisted_.store(watermark, std::memory_order_release);
     space_cv_.notify_all();
   }
 }
 
-absl::Status FoldWriter::Write(const std::vector<DerivedBatch>& group) {
+absl::Status FoldWriter::Write(const std::vector<DerivedBatch>& group, uint64_t* written) {
   // Latest value per key: later batches override earlier ones (a batch
   // has each key once, so one batch needs no map).
   std::vector<std::pair<std::string_view, const UserStatePtr*>> users;
@@ -155,7 +159,7 @@ absl::Status FoldWriter::Write(const std::vector<DerivedBatch>& group) {
   // it and its watermark back together to the last flush.
   if (auto st = store_->WriteDerived(batch); !st.ok()) return st;
   for (const auto& [key, state] : users) users_->MarkPersisted(std::string(key), state->get());
-  persisted_.store(watermark, std::memory_order_release);
+  *written = watermark;
   return absl::OkStatus();
 }
 

@@ -75,8 +75,9 @@ class FoldWriter {
   // Scheduling niceness of the writer thread (Linux: per thread).
   static constexpr int kWriterNice = 10;
   void Run();
-  // One WriteBatch for `group`; latest state per key.
-  absl::Status Write(const std::vector<DerivedBatch>& group);
+  // One WriteBatch for `group`, latest state per key; sets *written to
+  // the watermark it wrote.
+  absl::Status Write(const std::vector<DerivedBatch>& group, uint64_t* written);
 
   storage::Store* store_;
   UserStore* users_;

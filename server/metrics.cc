@@ -66,6 +66,10 @@ class EngineCollector : public prometheus::Collectable {
     gauge("recd_fold_persisted_sequence",
           "Sequence number of the last event whose derived state is written to RocksDB.",
           static_cast<double>(s.persisted_seq));
+    gauge("recd_fold_unpersisted_events",
+          "Folded events whose derived state is queued for the writer "
+          "(bounded by ingest.max_unpersisted_events).",
+          static_cast<double>(s.unpersisted_events));
     gauge("recd_fold_lag_events", "Events committed but not yet folded into state.",
           static_cast<double>(s.last_seq - std::min(s.last_seq, s.folded_seq)));
     counter("recd_fold_events_total", "Events folded into state since start.", s.events_folded);

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -440,6 +442,23 @@ TEST_F(ServerTest, MetricsAreScrapedOverHttpAndMove) {
   EXPECT_EQ(MetricValue(after, "recd_catalog_items"), 1);
   EXPECT_EQ(MetricValue(after, "recd_index_vectors"), 1);
   EXPECT_EQ(MetricValue(after, "recd_rpc_latency_seconds_count{method=\"Track\"}"), 2);
+
+  // The fold-in's writer persists behind it: the persisted sequence reaches
+  // the last event and nothing stays queued.
+  ASSERT_TRUE(engine_->WaitFolded(tr.last_sequence(), 10));
+  std::string persisted;
+  for (int i = 0; i < 200; ++i) {
+    persisted = HttpGet(server_->metrics_port(), "/metrics");
+    if (MetricValue(persisted, "recd_fold_persisted_sequence") >=
+        static_cast<double>(tr.last_sequence())) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(MetricValue(persisted, "recd_fold_persisted_sequence"),
+            static_cast<double>(tr.last_sequence()));
+  EXPECT_EQ(MetricValue(persisted, "recd_fold_sequence"), static_cast<double>(tr.last_sequence()));
+  EXPECT_EQ(MetricValue(persisted, "recd_fold_unpersisted_events"), 0);
 }
 
 TEST_F(ServerTest, RelatedItemsStreamsCovisitedAndSimilarItems) {
