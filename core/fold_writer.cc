@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "recd/v1/records.pb.h"
 #include "spdlog/spdlog.h"
 #include "storage/keys.h"
@@ -105,52 +105,43 @@ void FoldWriter::Run() {
 }
 
 absl::Status FoldWriter::Write(const std::vector<DerivedBatch>& group, uint64_t* written) {
-  // Latest value per key: later batches override earlier ones (a batch
-  // has each key once, so one batch needs no map).
-  std::vector<std::pair<std::string_view, const UserStatePtr*>> users;
-  std::vector<std::pair<std::string_view, const ItemStatsUpdate*>> stats;
-  std::vector<std::pair<std::string_view, const std::string*>> covisit;
-  uint64_t watermark = 0;
-  if (group.size() == 1) {
-    const DerivedBatch& b = group.front();
-    watermark = b.watermark;
-    for (const auto& [key, state] : b.users) users.emplace_back(key, &state);
-    for (const auto& s : b.item_stats) stats.emplace_back(s.id, &s);
-    for (const auto& [id, row] : b.covisit) covisit.emplace_back(id, &row);
-  } else {
-    absl::flat_hash_map<std::string_view, const UserStatePtr*> u;
-    absl::flat_hash_map<std::string_view, const ItemStatsUpdate*> s;
-    absl::flat_hash_map<std::string_view, const std::string*> c;
-    for (const DerivedBatch& b : group) {
-      watermark = std::max(watermark, b.watermark);
-      for (const auto& [key, state] : b.users) u.insert_or_assign(key, &state);
-      for (const auto& st : b.item_stats) s.insert_or_assign(st.id, &st);
-      for (const auto& [id, row] : b.covisit) c.insert_or_assign(id, &row);
-    }
-    users.assign(u.begin(), u.end());
-    stats.assign(s.begin(), s.end());
-    covisit.assign(c.begin(), c.end());
-  }
+  // Latest value per key: the batches are visited newest first and a key
+  // already written is skipped (one batch has each key once, so a single
+  // batch needs no sets).
+  const bool dedupe = group.size() > 1;
+  absl::flat_hash_set<std::string_view> seen_users, seen_stats, seen_rows;
+  auto first = [dedupe](absl::flat_hash_set<std::string_view>& seen, std::string_view key) {
+    return !dedupe || seen.insert(key).second;
+  };
+  std::vector<const std::pair<std::string, UserStatePtr>*> users;
   storage::WriteBatch batch;
   std::string buf;
-  for (const auto& [key, state] : users) {
-    (*state)->SerializeToString(&buf);
-    batch.Put(storage::Cf::kUsers, key, buf);
-  }
   recd::v1::records::ItemStats item;
-  for (const auto& [id, s] : stats) {
-    item.set_trending(s->trending);
-    item.set_popular(s->popular);
-    item.set_clock_us(s->clock_us);
-    item.SerializeToString(&buf);
-    batch.Put(storage::Cf::kItemStats, id, buf);
-  }
-  for (const auto& [id, row] : covisit) {
-    // An evicted summary encodes as "": its stored row goes too.
-    if (row->empty()) {
-      batch.Delete(storage::Cf::kCovisit, id);
-    } else {
-      batch.Put(storage::Cf::kCovisit, id, *row);
+  uint64_t watermark = 0;
+  for (auto b = group.rbegin(); b != group.rend(); ++b) {
+    watermark = std::max(watermark, b->watermark);
+    for (const auto& user : b->users) {
+      if (!first(seen_users, user.first)) continue;
+      user.second->SerializeToString(&buf);
+      batch.Put(storage::Cf::kUsers, user.first, buf);
+      users.push_back(&user);
+    }
+    for (const auto& s : b->item_stats) {
+      if (!first(seen_stats, s.id)) continue;
+      item.set_trending(s.trending);
+      item.set_popular(s.popular);
+      item.set_clock_us(s.clock_us);
+      item.SerializeToString(&buf);
+      batch.Put(storage::Cf::kItemStats, s.id, buf);
+    }
+    for (const auto& [id, row] : b->covisit) {
+      if (!first(seen_rows, id)) continue;
+      // An evicted summary encodes as "": its stored row goes too.
+      if (row.empty()) {
+        batch.Delete(storage::Cf::kCovisit, id);
+      } else {
+        batch.Put(storage::Cf::kCovisit, id, row);
+      }
     }
   }
   batch.Put(storage::Cf::kMeta, storage::kMetaFoldWatermark, storage::EncodeU64(watermark));
@@ -158,7 +149,7 @@ absl::Status FoldWriter::Write(const std::vector<DerivedBatch>& group, uint64_t*
   // waits for (or adds bytes to) the commit thread's fsyncs; a crash rolls
   // it and its watermark back together to the last flush.
   if (auto st = store_->WriteDerived(batch); !st.ok()) return st;
-  for (const auto& [key, state] : users) users_->MarkPersisted(std::string(key), state->get());
+  for (const auto* user : users) users_->MarkPersisted(user->first, user->second.get());
   *written = watermark;
   return absl::OkStatus();
 }
