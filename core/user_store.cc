@@ -1,6 +1,7 @@
 #include "core/user_store.h"
 
 #include <functional>
+#include <utility>
 
 #include "google/protobuf/arena.h"
 
@@ -50,14 +51,19 @@ UserStatePtr UserStore::Insert(Shard& s, const std::string& key, UserStatePtr st
   return evicted;
 }
 
+const UserStatePtr* UserStore::Held(const Shard& s, const std::string& key) {
+  if (auto it = s.map.find(key); it != s.map.end()) return &it->second;
+  if (auto it = s.unpersisted.find(key); it != s.unpersisted.end()) return &it->second;
+  return nullptr;
+}
+
 absl::StatusOr<UserStatePtr> UserStore::Get(const std::string& key) {
   Shard& s = ShardFor(key);
   for (;;) {
     uint64_t puts;
     {
       std::lock_guard lock(s.mu);
-      if (auto it = s.map.find(key); it != s.map.end()) return it->second;
-      if (auto it = s.unpersisted.find(key); it != s.unpersisted.end()) return it->second;
+      if (const UserStatePtr* held = Held(s, key)) return *held;
       puts = s.puts;
     }
     auto raw = store_->Get(storage::Cf::kUsers, key);
@@ -72,8 +78,7 @@ absl::StatusOr<UserStatePtr> UserStore::Get(const std::string& key) {
     UserStatePtr evicted;  // freed after the lock is released
     std::lock_guard lock(s.mu);
     // The writer may have cached a newer state meanwhile; keep that one.
-    if (auto it = s.map.find(key); it != s.map.end()) return it->second;
-    if (auto it = s.unpersisted.find(key); it != s.unpersisted.end()) return it->second;
+    if (const UserStatePtr* held = Held(s, key)) return *held;
     // A Put since the read may have been persisted and evicted already, so
     // what was read can be older than the store: read again.
     if (s.puts != puts) continue;
@@ -90,11 +95,7 @@ void UserStore::Put(const std::string& key, UserStatePtr state) {
   UserStatePtr replaced_pin, replaced;
   std::lock_guard lock(s.mu);
   ++s.puts;
-  auto [it, added] = s.unpersisted.try_emplace(key, state);
-  if (!added) {
-    replaced_pin = std::move(it->second);
-    it->second = state;
-  }
+  replaced_pin = std::exchange(s.unpersisted[key], state);
   replaced = Insert(s, key, std::move(state));
 }
 

@@ -60,6 +60,8 @@ class UserStore {
     uint64_t puts = 0;  // a read from RocksDB that raced a Put may be stale
   };
   Shard& ShardFor(const std::string& key);
+  // The cached or pinned state for key (lock held), else nullptr.
+  static const UserStatePtr* Held(const Shard& s, const std::string& key);
   // Caches state (lock held); returns the state it replaced or evicted, for
   // the caller to free once the lock is released.
   [[nodiscard]] UserStatePtr Insert(Shard& s, const std::string& key, UserStatePtr state);
