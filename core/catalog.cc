@@ -1,7 +1,9 @@
 #include "core/catalog.h"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <random>
 
 namespace recd::core {
 
@@ -10,6 +12,17 @@ uint32_t Catalog::InternLabel(const std::string& s) {
   if (inserted) label_names_.push_back(s);
   return it->second;
 }
+
+Catalog::Catalog() : epoch_([] {
+  // Two catalogs of one process, or of two runs, must not share an epoch.
+  std::random_device rd;
+  std::seed_seq seed{rd(), rd(), rd(), rd(),
+                     static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  std::mt19937_64 gen(seed);
+  uint64_t e = 0;
+  while (e == 0) e = gen();
+  return e;
+}()) {}
 
 std::optional<uint32_t> Catalog::FindLocked(std::string_view id) const {
   auto it = dense_.find(id);

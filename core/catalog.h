@@ -62,7 +62,7 @@ struct ItemInfo {
 
 class Catalog {
  public:
-  Catalog() = default;
+  Catalog();
   Catalog(const Catalog&) = delete;  // dense_ points into ids_
   Catalog& operator=(const Catalog&) = delete;
 
@@ -78,6 +78,11 @@ class Catalog {
   // Live item count.
   size_t size() const;
 
+  // Nonzero, and distinct for every Catalog object (random): dense ids cached
+  // outside the catalog (core/user_state.h) are valid only in the catalog
+  // whose epoch they were cached with, since a restart numbers items anew.
+  uint64_t epoch() const { return epoch_; }
+
   // A consistent read view; hold it only for the duration of one request.
   class Reader {
    public:
@@ -86,6 +91,7 @@ class Catalog {
     std::optional<uint32_t> Find(std::string_view id) const;
     const ItemRow& Row(uint32_t dense) const { return c_.rows_[dense]; }
     const std::string& Id(uint32_t dense) const { return c_.ids_[dense]; }
+    uint64_t epoch() const { return c_.epoch_; }
     size_t capacity() const { return c_.rows_.size(); }
     // Interned label id of a category or tag; nullopt if no item has it.
     std::optional<uint32_t> Label(std::string_view label) const;
@@ -124,6 +130,7 @@ class Catalog {
   // exclusively.
   uint32_t InternLocked(std::string_view id);
 
+  const uint64_t epoch_;
   mutable std::shared_mutex mu_;
   std::vector<std::string> ids_;
   absl::flat_hash_set<uint32_t, IdHash, IdEq> dense_{0, IdHash{&ids_}, IdEq{&ids_}};

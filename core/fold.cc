@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/als.h"
+#include "core/user_state.h"
 #include "spdlog/spdlog.h"
 #include "storage/keys.h"
 
@@ -33,11 +34,13 @@ double Log2AddExp2(double a, double b) {
   return hi + std::log2(1.0 + std::exp2(lo - hi));
 }
 
-// Per-item aggregate, capped by recency.
-void FoldItem(const StoredEvent& e, double weight, int max_items, UserState* state) {
+// Per-item aggregate, capped by recency. REQUIRES: PrepareForFold(state),
+// so every item's dense id is cached.
+void FoldItem(const StoredEvent& e, uint32_t dense, double weight, int max_items,
+              UserState* state) {
   UserItem* agg = nullptr;
   for (auto& it : *state->mutable_items()) {
-    if (it.item_id() == e.item_id()) {
+    if (it.dense() == dense) {
       agg = &it;
       break;
     }
@@ -45,14 +48,11 @@ void FoldItem(const StoredEvent& e, double weight, int max_items, UserState* sta
   if (agg == nullptr) {
     agg = state->add_items();
     agg->set_item_id(e.item_id());
+    agg->set_dense(dense);
   }
   agg->set_weight(agg->weight() + weight);
   agg->set_last_us(std::max(agg->last_us(), e.occurred_at_us()));
-  auto* types = agg->mutable_types();
-  if (std::find(types->begin(), types->end(), e.type()) == types->end()) {
-    types->Add(std::string(e.type()));
-    std::sort(types->begin(), types->end());
-  }
+  AddType(e.type(), state, agg);
   if (state->items_size() > max_items) {
     auto* items = state->mutable_items();
     items->erase(std::min_element(
@@ -108,9 +108,10 @@ bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveM
   std::vector<float> weights;
   {
     Catalog::Reader r(catalog);
+    const bool cached = DenseValid(state, r);
     for (const UserItem* item : recent) {
       const UserItem& it = *item;
-      auto d = r.Find(it.item_id());
+      auto d = DenseOf(r, cached, it);
       float* dst = buf.data() + rows.size() * dim;
       if (!d || !vectors.Get(*d, dst)) continue;
       rows.push_back(dst);
@@ -233,6 +234,7 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
       continue;
     }
     auto next = NewUserState(state.get());
+    PrepareForFold(*deps_.catalog, next.get());
     next->mutable_vector()->Assign(x.begin(), x.end());
     next->set_vector_model(model->version);
     deps_.users->Put(key, next);
@@ -364,6 +366,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
       return;
     }
     states[i] = NewUserState(cur->get());
+    PrepareForFold(*deps_.catalog, states[i].get());
   });
   if (!read_error.ok()) return read_error;
 
@@ -383,12 +386,9 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
       state->clear_session();
     }
     recent.clear();
+    for (const auto& s : state->session()) recent.push_back({s.dense(), s.weight(), s.t_us()});
     {
-      // Ring items were interned when they were folded.
       Catalog::Reader r(*deps_.catalog);
-      for (const auto& s : state->session()) {
-        if (auto d = r.Find(s.item_id())) recent.push_back({*d, s.weight(), s.t_us()});
-      }
       labels = LabelKeys(r, r.Row(dense));
     }
     deps_.covisit->Observe(dense, weight, t, recent);
@@ -396,11 +396,12 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     ring->set_item_id(e.item_id());
     ring->set_weight(weight);
     ring->set_t_us(t);
+    ring->set_dense(dense);
     if (state->session_size() > o.session_items) {
       state->mutable_session()->DeleteSubrange(0, state->session_size() - o.session_items);
     }
 
-    FoldItem(e, weight, o.max_user_items, state);
+    FoldItem(e, dense, weight, o.max_user_items, state);
     (*state->mutable_type_counts())[e.type()] += 1;
     FoldAffinities(labels, weight, t, o, state);
     state->set_folded_seq(e.seq());

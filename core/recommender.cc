@@ -11,6 +11,7 @@
 #include "core/diversity.h"
 #include "core/explore.h"
 #include "core/fold.h"
+#include "core/user_state.h"
 
 namespace recd::core {
 namespace {
@@ -48,9 +49,10 @@ void BlendSessionIntent(const UserState& state, const Catalog& catalog, const It
   bool any = false;
   {
     Catalog::Reader r(catalog);
+    const bool cached = DenseValid(state, r);
     for (const auto& s : state.session()) {
       if (latest - s.t_us() > window) continue;
-      auto d = r.Find(s.item_id());
+      auto d = DenseOf(r, cached, s);
       if (!d || !vectors.Get(*d, v.data())) continue;
       for (int i = 0; i < dim; ++i) sv[i] += static_cast<float>(s.weight()) * v[i];
       any = true;
@@ -83,10 +85,6 @@ std::vector<size_t> Apportion(size_t total, const std::vector<float>& weights) {
   return out;
 }
 
-bool Contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 // Per-request filter over dense ids; holds the catalog's read view.
 class Eligibility {
  public:
@@ -98,13 +96,11 @@ class Eligibility {
       if (auto d = r.Find(id)) excluded_.insert(*d);
     }
     if (state != nullptr) {
+      const bool cached = DenseValid(*state, r);
+      const uint64_t seen_bits = TypeBits(*state, surface.seen_event_types);
       for (const auto& item : state->items()) {
-        bool seen = std::any_of(item.types().begin(), item.types().end(), [&](const auto& t) {
-          return Contains(surface.seen_event_types, t);
-        });
-        if (seen) {
-          if (auto d = r.Find(item.item_id())) seen_.insert(*d);
-        }
+        if (!HasType(item, seen_bits, surface.seen_event_types)) continue;
+        if (auto d = DenseOf(r, cached, item)) seen_.insert(*d);
       }
     }
     include_any_ = !q.include_categories.empty();
@@ -383,6 +379,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   auto popular = d_.popularity->PopularTop();
 
   Catalog::Reader r(*d_.catalog);
+  const bool cached = state != nullptr && DenseValid(*state, r);
   Eligibility eligible(r, q, surface, state);
   Pool pool(surface, CandidateBudget(q.k, o, surface));
 
@@ -401,7 +398,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     }
     const std::vector<size_t> budget = Apportion(pool.want(), recency);
     for (int i = n - 1, used = 0; i >= 0 && used < kCovisitSeeds; --i, ++used) {
-      auto seed = r.Find(state->session(i).item_id());
+      auto seed = DenseOf(r, cached, state->session(i));
       if (!seed) continue;
       auto top = d_.covisit->Top(*seed);
       if (top == nullptr) continue;
@@ -469,24 +466,27 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
       return state->items(a).last_us() > state->items(b).last_us();
     });
-    std::unordered_set<std::string> consumed;
-    for (const auto& it : state->items()) consumed.insert(it.item_id());
+    const uint64_t started_bits = TypeBits(*state, surface.continuation_event_types);
+    const uint64_t finished_bits = TypeBits(*state, surface.finish_event_types);
+    std::vector<std::optional<uint32_t>> dense(state->items_size());
+    absl::flat_hash_set<uint32_t> consumed;
+    for (int i = 0; i < state->items_size(); ++i) {
+      dense[i] = DenseOf(r, cached, state->items(i));
+      if (dense[i]) consumed.insert(*dense[i]);
+    }
     for (int rank = 0; rank < static_cast<int>(order.size()); ++rank) {
       const auto& it = state->items(order[rank]);
-      auto d = r.Find(it.item_id());
+      const auto& d = dense[order[rank]];
       if (!d) continue;
       const float recency = 1.f / (1.f + rank);
-      bool started = false, finished = false;
-      for (const auto& t : it.types()) {
-        started |= Contains(surface.continuation_event_types, t);
-        finished |= Contains(surface.finish_event_types, t);
-      }
+      const bool started = HasType(it, started_bits, surface.continuation_event_types);
+      const bool finished = HasType(it, finished_bits, surface.finish_event_types);
       if (started && !finished && eligible(*d, /*allow_seen=*/true)) {
         pool.Add(Source::kContinuation, *d, recency, "you started this");
       }
       // The next episode of a series the user is in.
       if (auto next = r.NextInSeries(*d)) {
-        if (!consumed.count(r.Id(*next)) && eligible(*next)) {
+        if (!consumed.contains(*next) && eligible(*next)) {
           pool.Add(Source::kContinuation, *next, recency, "next in the series");
         }
       }

@@ -905,6 +905,39 @@ TEST_F(EngineTest, StateSurvivesReopen) {
   EXPECT_EQ(r.commit.last_seq, 5u);
 }
 
+// User states cache their items' dense ids (core/user_state.h). A restart
+// numbers the catalog in key order, so ids cached by the first run name other
+// items in the second: they must not be used there.
+TEST_F(EngineTest, SeenFilterHoldsWhenARestartRenumbersTheCatalog) {
+  Open();
+  // Upserted in reverse key order: "f" is dense 0 now, "a" after the restart.
+  std::vector<Item> items;
+  for (const char* id : {"f", "e", "d", "c", "b", "a"}) {
+    items.push_back(MakeItem(id, {}, {}, AxisVector(kDim, 0, 0.05f * (items.size() + 1))));
+  }
+  ASSERT_TRUE(Upsert(items).ok());
+  TrackAndFold({MakeStoredEvent("u", "a", "view"), MakeStoredEvent("u", "b", "click"),
+                MakeStoredEvent("u", "c", "cart")});
+  auto expect_seen_filtered = [&] {
+    auto ids = RecommendIds("u", 10);
+    EXPECT_FALSE(Contains(ids, "a"));
+    EXPECT_FALSE(Contains(ids, "b"));
+    for (const char* id : {"c", "d", "e", "f"}) EXPECT_TRUE(Contains(ids, id)) << id;
+  };
+  expect_seen_filtered();
+  Reopen();
+  ASSERT_TRUE(engine_->WaitFolded(3, kFoldTimeoutSeconds));
+  {
+    SCOPED_TRACE("after the restart, the state as stored");
+    expect_seen_filtered();
+  }
+  // A new event re-resolves the state's ids for this run's catalog.
+  TrackAndFold({MakeStoredEvent("u", "d", "purchase")});
+  auto ids = RecommendIds("u", 10);
+  EXPECT_EQ(ids.size(), 3u);
+  for (const char* id : {"c", "e", "f"}) EXPECT_TRUE(Contains(ids, id)) << id;
+}
+
 TEST_F(EngineTest, CommittedButUnfoldedEventsAreFoldedAfterReopen) {
   Open();
   ASSERT_TRUE(Upsert({MakeItem("a"), MakeItem("b"), MakeItem("c"), MakeItem("d")}).ok());
