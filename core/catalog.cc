@@ -13,8 +13,11 @@ uint32_t Catalog::InternLabel(const std::string& s) {
   return it->second;
 }
 
-Catalog::Catalog() : epoch_([] {
-  // Two catalogs of one process, or of two runs, must not share an epoch.
+namespace {
+
+// Random and nonzero: two catalogs, of one process or of two runs, do not
+// share an epoch.
+uint64_t NewEpoch() {
   std::random_device rd;
   std::seed_seq seed{rd(), rd(), rd(), rd(),
                      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
@@ -22,7 +25,11 @@ Catalog::Catalog() : epoch_([] {
   uint64_t e = 0;
   while (e == 0) e = gen();
   return e;
-}()) {}
+}
+
+}  // namespace
+
+Catalog::Catalog() : epoch_(NewEpoch()) {}
 
 std::optional<uint32_t> Catalog::FindLocked(std::string_view id) const {
   auto it = dense_.find(id);
