@@ -19,8 +19,9 @@ namespace {
 // share an epoch.
 uint64_t NewEpoch() {
   std::random_device rd;
-  std::seed_seq seed{rd(), rd(), rd(), rd(),
-                     static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  std::seed_seq seed{
+      rd(), rd(), rd(), rd(),
+      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
   std::mt19937_64 gen(seed);
   uint64_t e = 0;
   while (e == 0) e = gen();
