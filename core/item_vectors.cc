@@ -31,7 +31,9 @@ ItemVectors::ItemVectors(int dim)
     : dim_(dim),
       own_chunks_(new std::atomic<OwnChunk*>[kMaxOwnChunks]),
       yty_(static_cast<size_t>(dim) * dim, 0.0),
-      gramian_(std::make_shared<const std::vector<double>>(static_cast<size_t>(dim) * dim, 0.0)) {
+      gramian_(std::make_shared<const YtY>(
+          YtY{std::vector<double>(static_cast<size_t>(dim) * dim, 0.0),
+              std::vector<float>(static_cast<size_t>(dim) * dim, 0.0f)})) {
   for (uint32_t i = 0; i < kMaxOwnChunks; ++i)
     own_chunks_[i].store(nullptr, std::memory_order_relaxed);
 }
@@ -161,8 +163,8 @@ void ItemVectors::Clear(uint32_t item) {
 }
 
 void ItemVectors::PublishGramian() {
-  auto g = std::make_shared<std::vector<double>>(yty_);
-  std::atomic_store(&gramian_, std::shared_ptr<const std::vector<double>>(std::move(g)));
+  auto g = std::make_shared<YtY>(YtY{yty_, std::vector<float>(yty_.begin(), yty_.end())});
+  std::atomic_store(&gramian_, std::shared_ptr<const YtY>(std::move(g)));
 }
 
 bool ItemVectors::Has(uint32_t item) const {

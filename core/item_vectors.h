@@ -58,9 +58,14 @@ class ItemVectors {
   bool Get(uint32_t item, float* out) const;
   // Whether `item` has a vector.
   bool Has(uint32_t item) const;
-  // YᵀY as last published, dim*dim row-major, in double: the fold-in's
-  // solves read it as is (a float copy was cast per solve).
-  std::shared_ptr<const std::vector<double>> Gramian() const { return std::atomic_load(&gramian_); }
+  // YᵀY as last published, dim*dim row-major, in double for the fold-in's
+  // exact solve and in float for its conjugate-gradient steps (twice the
+  // SIMD lanes per instruction). Both are cast once here, not per solve.
+  struct YtY {
+    std::vector<double> d;
+    std::vector<float> f;
+  };
+  std::shared_ptr<const YtY> Gramian() const { return std::atomic_load(&gramian_); }
   size_t count() const { return count_.load(std::memory_order_relaxed); }
 
   static constexpr uint32_t kRowsPerChunk = 4096;
@@ -84,7 +89,7 @@ class ItemVectors {
   std::vector<uint32_t> free_own_;                        // writer: own rows to reuse
   std::shared_ptr<const AnnIndex> base_;                  // writer sets once, before readers
   std::vector<double> yty_;  // writer's running YᵀY (double: many updates)
-  std::shared_ptr<const std::vector<double>> gramian_;
+  std::shared_ptr<const YtY> gramian_;
   std::atomic<size_t> count_{0};
 };
 

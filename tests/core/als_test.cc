@@ -110,6 +110,7 @@ TEST(FoldInUserFrom, ReachesTheExactSolutionFromAnyStart) {
   const size_t num_items = 400;
   const std::vector<float> items = RandomRows(num_items, dim, 3, 0.3f);
   const std::vector<double> yty = GramianD(items.data(), num_items, dim);
+  const std::vector<float> yty_f(yty.begin(), yty.end());
   std::vector<uint32_t> ids;
   std::vector<float> weights;
   for (uint32_t i = 0; i < 40; ++i) {
@@ -131,17 +132,17 @@ TEST(FoldInUserFrom, ReachesTheExactSolutionFromAnyStart) {
   const std::vector<const std::vector<float>*> starts = {&before, &zero, &noise};
   for (const std::vector<float>* start : starts) {
     std::vector<float> x;
-    ASSERT_TRUE(FoldInUserFrom(yty.data(), dim, RowPointers(items, dim, ids), weights, p,
+    ASSERT_TRUE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights, p,
                                start->data(), &x));
     EXPECT_LT(RelativeError(x, want), 1e-4);
   }
   // A non-finite start falls back to the exact solve; malformed input fails.
   std::vector<float> bad(dim, NAN), x;
-  ASSERT_TRUE(FoldInUserFrom(yty.data(), dim, RowPointers(items, dim, ids), weights, p,
+  ASSERT_TRUE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights, p,
                              bad.data(), &x));
   EXPECT_LT(RelativeError(x, want), 1e-4);
   weights.back() = NAN;
-  EXPECT_FALSE(FoldInUserFrom(yty.data(), dim, RowPointers(items, dim, ids), weights, p,
+  EXPECT_FALSE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights, p,
                               before.data(), &x));
 }
 

@@ -61,7 +61,10 @@ TEST(ItemVectors, SetGetClearKeepTheGramianCurrent) {
     kept.insert(kept.end(), rows.begin() + i * kDim, rows.begin() + (i + 1) * kDim);
   const std::vector<float> want = Gramian(kept.data(), 4, kDim);
   const auto got = v.Gramian();
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR((*got)[i], want[i], 1e-4) << i;
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NEAR(got->d[i], want[i], 1e-4) << i;
+    EXPECT_EQ(got->f[i], static_cast<float>(got->d[i])) << i;
+  }
   EXPECT_FALSE(v.Set(ItemVectors::kMaxItems, rows.data()));
 }
 
