@@ -127,7 +127,8 @@ bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveM
   // The vector folded before the latest events is a warm start for the
   // conjugate-gradient solve, a few steps from the new solution.
   if (state.vector_model() == model.version && state.vector_size() == dim) {
-    return FoldInUserFrom(yty->d.data(), yty->f.data(), dim, rows, weights, p, state.vector().data(), out);
+    return FoldInUserFrom(yty->d.data(), yty->f.data(), dim, rows, weights, p,
+                          state.vector().data(), out);
   }
   return FoldInUser(yty->d.data(), dim, rows, weights, p, out);
 }

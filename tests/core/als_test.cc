@@ -132,18 +132,18 @@ TEST(FoldInUserFrom, ReachesTheExactSolutionFromAnyStart) {
   const std::vector<const std::vector<float>*> starts = {&before, &zero, &noise};
   for (const std::vector<float>* start : starts) {
     std::vector<float> x;
-    ASSERT_TRUE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights, p,
-                               start->data(), &x));
+    ASSERT_TRUE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights,
+                               p, start->data(), &x));
     EXPECT_LT(RelativeError(x, want), 1e-4);
   }
   // A non-finite start falls back to the exact solve; malformed input fails.
   std::vector<float> bad(dim, NAN), x;
-  ASSERT_TRUE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights, p,
-                             bad.data(), &x));
+  ASSERT_TRUE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights,
+                             p, bad.data(), &x));
   EXPECT_LT(RelativeError(x, want), 1e-4);
   weights.back() = NAN;
-  EXPECT_FALSE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights, p,
-                              before.data(), &x));
+  EXPECT_FALSE(FoldInUserFrom(yty.data(), yty_f.data(), dim, RowPointers(items, dim, ids), weights,
+                              p, before.data(), &x));
 }
 
 TEST(FoldInUser, UserWithoutItemsGetsZero) {
