@@ -6,6 +6,7 @@
 // polls Recommend's folded_sequence until it reaches the Track's
 // last_sequence.
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -98,6 +99,35 @@ absl::StatusOr<Clock::time_point> WaitFoldCaughtUp(const RecdProcess& server, do
   return absl::DeadlineExceededError("the fold-in did not catch up within " +
                                      std::to_string(timeout) + " s");
 }
+
+// CPU seconds of the server's threads by role, and of this process (the
+// load generator), at one moment; the difference of two is a phase's.
+struct PhaseCpu {
+  double fold = 0, commit = 0, rocksdb = 0, rest = 0, self = 0, wall = 0;
+
+  static PhaseCpu Now(pid_t server) {
+    PhaseCpu c;
+    for (const auto& [name, seconds] : ThreadCpuSeconds(server)) {
+      if (name.rfind("recd-fold", 0) == 0) {
+        c.fold += seconds;  // the fold thread, its helpers and its writer
+      } else if (name == "recd-commit") {
+        c.commit += seconds;
+      } else if (name.rfind("rocksdb:", 0) == 0) {
+        c.rocksdb += seconds;
+      } else {
+        c.rest += seconds;
+      }
+    }
+    c.self = ProcessCpuSeconds(getpid()).value_or(0);
+    c.wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return c;
+  }
+  PhaseCpu operator-(const PhaseCpu& o) const {
+    return {fold - o.fold, commit - o.commit, rocksdb - o.rocksdb,
+            rest - o.rest, self - o.self,     std::max(1e-9, wall - o.wall)};
+  }
+};
 
 // Client-side fold-in lag probes: every interval, one Track (a probe user),
 // then Recommend (k = 1) every kPollInterval until its folded_sequence
@@ -351,9 +381,11 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
   ls.rate = f.lag_rate / f.lag_batch;
   ls.duration_seconds = f.lag_duration;
   LagProbe probe(channels->back(), f.probe_interval_ms);
+  const PhaseCpu cpu0 = PhaseCpu::Now((*server)->pid());
   probe.Start(f.lag_duration);
   const LoadResult lr = lag_gen.Run(ls);
   probe.Join();
+  const PhaseCpu cpu = PhaseCpu::Now((*server)->pid()) - cpu0;
   auto m1 = ScrapeMetrics((*server)->metrics_address());
   if (!m1.ok()) return m1.status();
   hard_errors += common.smoke ? lr.errors_total() : lr.hard_errors();
@@ -387,6 +419,12 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
   }
   std::cout << "   Track latency under this load: " << FormatMs(Summarize(lr.track.latency))
             << "\n";
+  const double phase_events = lr.track.units_in_window;
+  std::cout << Sprintf(
+      "   CPU in the phase (cores): fold-in %.2f (%.0f us per event), commit %.2f, "
+      "RocksDB background %.2f, rest of the server %.2f, load generator %.2f\n",
+      cpu.fold / cpu.wall, phase_events > 0 ? cpu.fold / phase_events * 1e6 : 0,
+      cpu.commit / cpu.wall, cpu.rocksdb / cpu.wall, cpu.rest / cpu.wall, cpu.self / cpu.wall);
   if (probe_lag.count == 0) return absl::InternalError("no fold-in lag probe completed");
 
   if (auto st = (*server)->Terminate(60); !st.ok()) return st;
@@ -413,6 +451,12 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
   lag.Set("server_p99_ms", HistogramQuantile(hist, 0.99) * 1e3);
   lag.Set("probe_ms", ToJson(probe_lag, 1e3));
   lag.Set("load", ToJson(lr));
+  Json cores = Json::Object();
+  cores.Set("fold_in", cpu.fold / cpu.wall).Set("commit", cpu.commit / cpu.wall);
+  cores.Set("rocksdb_background", cpu.rocksdb / cpu.wall).Set("rest", cpu.rest / cpu.wall);
+  cores.Set("load_generator", cpu.self / cpu.wall);
+  lag.Set("cpu_cores", std::move(cores));
+  lag.Set("fold_in_cpu_us_per_event", phase_events > 0 ? cpu.fold / phase_events * 1e6 : 0);
   out.Set("fold_lag", std::move(lag));
   return out;
 }

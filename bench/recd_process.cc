@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -29,19 +30,45 @@ std::string ReadWholeFile(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<double> ProcessCpuSeconds(pid_t pid) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+namespace {
+
+// utime + stime (seconds) and the command name of a /proc/.../stat file.
+absl::StatusOr<std::pair<double, std::string>> ReadStat(const std::string& path) {
   const std::string text = ReadWholeFile(path);
   // Fields after the command name (which may hold spaces) start past ')'.
+  const auto open_paren = text.find('(');
   const auto close_paren = text.rfind(')');
-  if (text.empty() || close_paren == std::string::npos) return absl::NotFoundError("no " + path);
+  if (text.empty() || open_paren == std::string::npos || close_paren == std::string::npos) {
+    return absl::NotFoundError("no " + path);
+  }
   std::istringstream in(text.substr(close_paren + 2));
   std::string field;
   unsigned long long utime = 0, stime = 0;
   for (int i = 3; i <= 13; ++i) in >> field;  // fields 3..13 precede utime (14), stime (15)
   in >> utime >> stime;
   if (!in) return absl::InternalError("cannot parse " + path);
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return std::make_pair(
+      static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK)),
+      text.substr(open_paren + 1, close_paren - open_paren - 1));
+}
+
+}  // namespace
+
+absl::StatusOr<double> ProcessCpuSeconds(pid_t pid) {
+  auto stat = ReadStat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.ok()) return stat.status();
+  return stat->first;
+}
+
+std::map<std::string, double> ThreadCpuSeconds(pid_t pid) {
+  std::map<std::string, double> by_name;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(dir, ec)) {
+    auto stat = ReadStat(task.path().string() + "/stat");
+    if (stat.ok()) by_name[stat->second] += stat->first;  // a thread that ended is skipped
+  }
+  return by_name;
 }
 
 std::string RecdBinary() {

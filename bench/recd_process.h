@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -80,6 +81,11 @@ class RecdProcess {
 // utime + stime of process `pid` so far (/proc/<pid>/stat), in seconds.
 // NOT_FOUND when there is no such process.
 [[nodiscard]] absl::StatusOr<double> ProcessCpuSeconds(pid_t pid);
+
+// utime + stime so far of the threads of process `pid`, summed by thread
+// name (threads that have ended are not counted); empty if there is no
+// such process.
+std::map<std::string, double> ThreadCpuSeconds(pid_t pid);
 
 // The path of the running binary (readlink /proc/self/exe): `recd` itself.
 std::string RecdBinary();

@@ -5,6 +5,7 @@
 
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -68,8 +69,20 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   // column families together keeps what a crash leaves of it consistent.
   db_opts.atomic_flush = true;
 
+  // Point lookups (a user's state on a cache miss, an event id per tracked
+  // event, an item) probe every L0 file and one file per deeper level: a
+  // Bloom filter (10 bits per key, ~1% false positives) skips the files
+  // without the key. The event and impression logs are only scanned.
+  rocksdb::BlockBasedTableOptions point_table = table;
+  point_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions point_opts = cf_opts;
+  point_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(point_table));
+
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (auto name : kCfNames) descs.emplace_back(std::string(name), cf_opts);
+  for (auto name : kCfNames) {
+    const bool scanned = name == "events" || name == "impressions";
+    descs.emplace_back(std::string(name), scanned ? cf_opts : point_opts);
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       options.read_only
