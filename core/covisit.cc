@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,7 +66,7 @@ float FloatBelow(double x) {
 struct Covisitation::Summary {
   int64_t ref_us = 0;   // counts are relative to 2^(ref_us / h)
   int64_t last_us = 0;  // latest event time added
-  std::vector<Slot> slots;
+  std::vector<Slot> slots;  // in published order (Better): best first, the SpaceSaving minimum last
   std::list<uint32_t>::iterator lru;
   size_t list_bytes = 0;  // of the published list
 };
@@ -159,6 +160,7 @@ void Covisitation::Add(uint32_t item, uint32_t neighbour, double weight, int64_t
       slot.error = FloatBelow(slot.error * f);
     }
     std::erase_if(s.slots, [](const Slot& slot) { return slot.count == 0; });
+    std::sort(s.slots.begin(), s.slots.end(), Better);  // scaled counts may tie
     s.ref_us = t_us;
     e = 0;
   }
@@ -175,10 +177,13 @@ void Covisitation::Add(uint32_t item, uint32_t neighbour, double weight, int64_t
       bytes_ += (s.slots.capacity() - old_cap) * sizeof(Slot);
     }
     s.slots.push_back({neighbour, 0.0f, inc});
+    it = s.slots.end() - 1;
   } else {  // SpaceSaving: the newcomer takes the minimum's slot and count
-    auto min = std::max_element(s.slots.begin(), s.slots.end(), Better);
-    *min = {neighbour, FloatBelow(min->count), min->count + inc};
+    it = s.slots.end() - 1;
+    *it = {neighbour, FloatBelow(it->count), it->count + inc};
   }
+  // Counts only grow: the slot moves toward the front to its place.
+  for (; it != s.slots.begin() && Better(*it, *(it - 1)); --it) std::iter_swap(it, it - 1);
   MarkChanged(item, kDirty | kChanged);
 }
 
@@ -202,8 +207,7 @@ void Covisitation::Publish() {
 void Covisitation::PublishOne(uint32_t item) {
   Summary& s = *summaries_[item];
   const size_t n = std::min<size_t>(s.slots.size(), options_.top_per_item);
-  std::vector<Slot> best(n);
-  std::partial_sort_copy(s.slots.begin(), s.slots.end(), best.begin(), best.end(), Better);
+  const auto best = std::span(s.slots).first(n);  // slots are kept in published order
   // Scores as of the writer's clock: count * 2^((ref - clock) / h).
   const double f =
       std::exp2((static_cast<double>(s.ref_us) - static_cast<double>(clock_us_)) / half_life_us_);
@@ -253,8 +257,7 @@ std::vector<uint32_t> Covisitation::TakeChanged() {
 std::string Covisitation::Serialize(uint32_t item) const {
   if (item >= summaries_.size() || summaries_[item] == nullptr) return "";
   const Summary& s = *summaries_[item];
-  std::vector<Slot> slots = s.slots;  // canonical: in published order
-  std::sort(slots.begin(), slots.end(), Better);
+  const std::vector<Slot>& slots = s.slots;  // canonical: in published order
   std::string out;
   out.reserve(kHeaderBytes + s.slots.size() * kSlotBytes);
   out.push_back(static_cast<char>(kFormatVersion));

@@ -224,6 +224,48 @@ TEST(CovisitTest, SpaceSavingKeepsHeavyHitters) {
   EXPECT_LE(c->Serialize(0).size(), 21u + 16u * 20u) << "at most slots_per_item counters";
 }
 
+// The summary keeps its slots in published order and moves an updated slot
+// to its place; this checks it against SpaceSaving as specified (replace the
+// minimum count, ties the largest id; publish the top by count, ties the
+// smallest id) on a stream with many ties and replacements.
+TEST(CovisitTest, SpaceSavingAndTheTopListFollowTheSpecOnAStreamWithTies) {
+  CovisitOptions o;
+  o.slots_per_item = 8;
+  o.top_per_item = 5;
+  auto c = Make(o);
+  struct RefSlot {
+    uint32_t id;
+    double count;
+  };
+  auto better = [](const RefSlot& a, const RefSlot& b) {
+    return a.count != b.count ? a.count > b.count : a.id < b.id;
+  };
+  std::vector<RefSlot> ref;
+  std::mt19937 rng(7);
+  for (int step = 0; step < 3000; ++step) {
+    const uint32_t n = 1 + rng() % 30;
+    const double w = 1 + rng() % 3;  // small integers: counts tie often
+    Pair(*c, 0, n, kToday, w);       // same time: item 0's count for n grows by w
+    auto it = std::find_if(ref.begin(), ref.end(), [&](const RefSlot& r) { return r.id == n; });
+    if (it != ref.end()) {
+      it->count += w;
+    } else if (ref.size() < 8) {
+      ref.push_back({n, w});
+    } else {
+      auto min = std::max_element(ref.begin(), ref.end(), better);
+      *min = {n, min->count + w};
+    }
+    if (step % 7 != 0) continue;
+    c->Publish();
+    std::vector<RefSlot> top(std::min<size_t>(5, ref.size()));
+    std::partial_sort_copy(ref.begin(), ref.end(), top.begin(), top.end(), better);
+    std::vector<uint32_t> want;
+    for (const RefSlot& r : top) want.push_back(r.id);
+    ASSERT_EQ(Ids(*c, 0), want) << "step " << step;
+    for (const RefSlot& r : top) EXPECT_EQ(Score(*c, 0, r.id), static_cast<float>(r.count));
+  }
+}
+
 // Stored rows name neighbours by item id: a restart that numbers items
 // differently (a loaded model interns its rows first) still restores them.
 TEST(CovisitTest, StoredRowRenumbersNeighboursOnRestore) {
