@@ -938,6 +938,53 @@ TEST_F(EngineTest, SeenFilterHoldsWhenARestartRenumbersTheCatalog) {
   for (const char* id : {"c", "e", "f"}) EXPECT_TRUE(Contains(ids, id)) << id;
 }
 
+// A state stored by an earlier build names each item's event types and has
+// no dense ids: it is read as is and migrated by the next fold-in.
+TEST_F(EngineTest, StateOfAnEarlierBuildIsReadAndMigratedOnTheNextEvent) {
+  Open();
+  ASSERT_TRUE(Upsert({MakeItem("viewed", {}, {}, AxisVector(kDim, 0, 0.1f)),
+                      MakeItem("carted", {}, {}, AxisVector(kDim, 0, 0.2f)),
+                      MakeItem("other", {}, {}, AxisVector(kDim, 0, 0.3f))})
+                  .ok());
+  Close();
+  {
+    UserState old;
+    for (auto [id, type] : {std::pair{"viewed", "view"}, std::pair{"carted", "cart"}}) {
+      auto* it = old.add_items();
+      it->set_item_id(id);
+      it->set_weight(1);
+      it->add_types(type);
+    }
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    storage::WriteBatch b;
+    b.Put(storage::Cf::kUsers, UserKey("u", ""), old.SerializeAsString());
+    ASSERT_TRUE(store->Write(b, /*sync=*/true).ok());
+  }
+  Open();
+  auto ids = RecommendIds("u", 10);
+  EXPECT_FALSE(Contains(ids, "viewed")) << "a stored type name still makes an item seen";
+  EXPECT_TRUE(Contains(ids, "carted"));
+  EXPECT_TRUE(Contains(ids, "other"));
+
+  TrackAndFold({MakeStoredEvent("u", "other", "click")});
+  ids = RecommendIds("u", 10);
+  EXPECT_EQ(ids, std::vector<std::string>{"carted"});
+  Close();
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto raw = store->Get(storage::Cf::kUsers, UserKey("u", ""));
+  ASSERT_TRUE(raw.ok() && raw->has_value());
+  UserState state;
+  ASSERT_TRUE(state.ParseFromString(**raw));
+  ASSERT_EQ(state.items_size(), 3);
+  for (const auto& it : state.items()) {
+    EXPECT_TRUE(it.types().empty()) << it.item_id() << ": names moved into the mask";
+    EXPECT_NE(it.type_mask(), 0u) << it.item_id();
+  }
+  EXPECT_NE(state.dense_epoch(), 0u);
+}
+
 TEST_F(EngineTest, CommittedButUnfoldedEventsAreFoldedAfterReopen) {
   Open();
   ASSERT_TRUE(Upsert({MakeItem("a"), MakeItem("b"), MakeItem("c"), MakeItem("d")}).ok());
