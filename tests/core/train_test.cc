@@ -216,7 +216,9 @@ TEST_F(TrainModelTest, ManifestRecordsTheTraining) {
       TrainModel(set_, options, [&](const std::string& stage, int step, int steps, double seconds) {
         progress.emplace_back(stage, step);
         EXPECT_GE(seconds, 0);
-        if (stage == "als") EXPECT_EQ(steps, options.als.iterations);
+        if (stage == "als") {
+          EXPECT_EQ(steps, options.als.iterations);
+        }
       });
   ASSERT_TRUE(model.ok()) << model.status();
   const auto& mf = model->data.manifest;
