@@ -28,10 +28,6 @@ std::string ReadWholeFile(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-}  // namespace
-
-namespace {
-
 // utime + stime (seconds) and the command name of a /proc/.../stat file.
 absl::StatusOr<std::pair<double, std::string>> ReadStat(const std::string& path) {
   const std::string text = ReadWholeFile(path);

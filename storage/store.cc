@@ -79,9 +79,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   point_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(point_table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (auto name : kCfNames) {
-    const bool scanned = name == "events" || name == "impressions";
-    descs.emplace_back(std::string(name), scanned ? cf_opts : point_opts);
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    const bool scanned = cf == Cf::kEvents || cf == Cf::kImpressions;
+    descs.emplace_back(std::string(kCfNames[i]), scanned ? cf_opts : point_opts);
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
