@@ -390,6 +390,7 @@ Config DefaultConfig() {
   ingest->set_dedupe_window_seconds(86400);
   ingest->set_max_fold_lag_events(200000);
   ingest->set_fold_threads(2);
+  ingest->set_defer_solves_lag_ms(5);
   ingest->set_max_unpersisted_events(20000);
   auto* demo = c.mutable_demo();
   demo->set_enabled(true);
@@ -584,6 +585,7 @@ absl::Status Validate(const Config& c) {
            l.max_events_per_call(), "), got ", in.max_fold_lag_events());
   }
   k.Range("ingest.fold_threads", in.fold_threads(), 1, 64);
+  k.NonNegative("ingest.defer_solves_lag_ms", in.defer_solves_lag_ms());
   k.Min("ingest.max_unpersisted_events", in.max_unpersisted_events(), 1);
 
   k.Range("demo.items", c.demo().items(), 0, 1000000);

@@ -560,6 +560,7 @@ EngineStats Engine::Stats() const {
   s.queued_events = ingest_->queued_events();
   s.events_folded = fold_stats_.events_folded.load(std::memory_order_relaxed);
   s.events_skipped = fold_stats_.events_skipped.load(std::memory_order_relaxed);
+  s.solves_deferred = fold_stats_.solves_deferred.load(std::memory_order_relaxed);
   s.impressions_dropped = impressions_->dropped();
   for (const auto& [name, n] : events_by_type_) s.events_by_type[name] = n.load();
   for (int i = 0; i < kNumSources; ++i) s.shown_by_source[i] = shown_by_source_[i].load();

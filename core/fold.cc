@@ -88,6 +88,11 @@ void FoldAffinities(const std::vector<std::string>& labels, double weight, int64
 
 }  // namespace
 
+bool VectorCurrent(const UserState& state, const LiveModel& model) {
+  return state.vector_model() == model.version && !state.vector_stale() &&
+         state.vector_size() == model.vectors->dim();
+}
+
 bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveModel& model,
                      int max_items, std::vector<float>* out) {
   const ItemVectors& vectors = *model.vectors;
@@ -230,7 +235,7 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
     auto cur = deps_.users->Get(key);
     if (!cur.ok()) return cur.status();
     const UserStatePtr& state = *cur;
-    if (state == nullptr || state->vector_model() == model->version) continue;
+    if (state == nullptr || VectorCurrent(*state, *model)) continue;
     if (!SolveUserVector(*state, *deps_.catalog, *model, options_->user_recent_items, &x)) {
       continue;
     }
@@ -238,6 +243,7 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
     PrepareForFold(*deps_.catalog, next.get());
     next->mutable_vector()->Assign(x.begin(), x.end());
     next->set_vector_model(model->version);
+    next->set_vector_stale(false);
     deps_.users->Put(key, next);
     batch.users.emplace_back(std::move(key), std::move(next));
   }
@@ -342,6 +348,12 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
                         });
   if (!scan.ok()) return scan;
   if (n == 0) return 0;
+  // Behind: the batch's user solves (the fold-in's largest cost) are left
+  // to readers, so visibility catches up first (DESIGN.md "The fold-in
+  // sheds user solves when behind").
+  int64_t oldest_us = std::numeric_limits<int64_t>::max();
+  for (const auto& e : events) oldest_us = std::min(oldest_us, e.received_at_us());
+  const bool defer_solves = !events.empty() && NowUs() - oldest_us > o.defer_solves_lag_ms * 1000.0;
 
   // The batch's users, in first-event order, and their states: read (a
   // cache miss reads RocksDB) and copied for writing on the pool.
@@ -421,16 +433,22 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   }
 
   // One fold-in solve per changed user, spread over the pool: each call
-  // touches its own state (on its own arena) only.
-  const std::shared_ptr<LiveModel> model = deps_.model->Pin();
-  pool_->ForEach(keys.size(), [&](size_t i) {
-    UserState* state = states[i].get();
-    std::vector<float> x;
-    if (SolveUserVector(*state, *deps_.catalog, *model, o.user_recent_items, &x)) {
-      state->mutable_vector()->Assign(x.begin(), x.end());
-      state->set_vector_model(model->version);
-    }
-  });
+  // touches its own state (on its own arena) only. Deferred: marked stale.
+  if (defer_solves) {
+    for (auto& state : states) state->set_vector_stale(true);
+    stats_->solves_deferred.fetch_add(states.size(), std::memory_order_relaxed);
+  } else {
+    const std::shared_ptr<LiveModel> model = deps_.model->Pin();
+    pool_->ForEach(keys.size(), [&](size_t i) {
+      UserState* state = states[i].get();
+      std::vector<float> x;
+      if (SolveUserVector(*state, *deps_.catalog, *model, o.user_recent_items, &x)) {
+        state->mutable_vector()->Assign(x.begin(), x.end());
+        state->set_vector_model(model->version);
+      }
+      state->set_vector_stale(false);
+    });
+  }
 
   // What the writer persists behind the fold-in (core/fold_writer.h).
   DerivedBatch batch;

@@ -69,6 +69,7 @@ struct FoldDeps {
 struct FoldStats {
   std::atomic<uint64_t> events_folded{0};
   std::atomic<uint64_t> events_skipped{0};  // unparsable records passed over
+  std::atomic<uint64_t> solves_deferred{0};  // user solves left to readers
   Histogram lag_seconds;                    // commit (ack) -> state visible
   // Events carrying a recommendation id whose item that slate showed, by
   // source and event type (index into the sorted configured types).
@@ -148,6 +149,11 @@ class FoldWorker {
   std::unique_ptr<FoldWriter> writer_;  // stopped after thread_
   std::thread thread_;
 };
+
+// Whether the vector of `state` is its solution against `model`: solved
+// against that version, and no event folded since (vector_stale). Else a
+// reader solves it (SolveUserVector) and asks the fold-in to store it.
+bool VectorCurrent(const recd::v1::records::UserState& state, const LiveModel& model);
 
 // Solves the user vector of `state` against `model` from the user's
 // `max_items` most recent items (recommend.user_recent_items; <= 0: all) by

@@ -355,12 +355,13 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   if (!state_or.ok()) return state_or.status();
   const UserState* state = state_or->get();
 
-  // The user vector: as folded, or re-solved when it was solved against
-  // another model version (vectors of two trainings are not comparable).
+  // The user vector: as folded, or solved here when it was solved against
+  // another model version (vectors of two trainings are not comparable) or
+  // the fold-in deferred its solve while behind.
   std::vector<float> uvec;
   const double w_ann = surface.source_weights.count("ann") ? surface.source_weights.at("ann") : 0;
   if (state != nullptr && w_ann > 0) {
-    if (state->vector_model() == model->version && state->vector_size() == vectors.dim()) {
+    if (VectorCurrent(*state, *model)) {
       uvec.assign(state->vector().begin(), state->vector().end());
     } else {
       SolveUserVector(*state, *d_.catalog, *model, o.user_recent_items, &uvec);

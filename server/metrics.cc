@@ -76,6 +76,10 @@ class EngineCollector : public prometheus::Collectable {
     counter("recd_fold_events_skipped_total",
             "Unparsable event-log records the fold-in passed over (data loss; see logs).",
             s.events_skipped);
+    counter("recd_fold_solves_deferred_total",
+            "User-vector solves the fold-in left to readers while it was behind "
+            "(ingest.defer_solves_lag_ms).",
+            s.solves_deferred);
     counter("recd_impressions_dropped_total",
             "Impressions not logged because the buffer was full (asynchronous by design).",
             s.impressions_dropped);

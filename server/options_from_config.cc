@@ -75,6 +75,7 @@ core::EngineOptions EngineOptionsFromConfig(const recd::v1::config::Config& c) {
   o.dedupe_window_seconds = c.ingest().dedupe_window_seconds();
   o.max_fold_lag_events = c.ingest().max_fold_lag_events();
   o.fold_threads = c.ingest().fold_threads();
+  o.defer_solves_lag_ms = c.ingest().defer_solves_lag_ms();
   o.max_unpersisted_events = c.ingest().max_unpersisted_events();
   return o;
 }

@@ -615,6 +615,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "ingest.max_fold_lag_events"},
         BadCase{"FoldThreadsZero", "ingest: {fold_threads: 0}", "ingest.fold_threads"},
         BadCase{"FoldThreadsTooMany", "ingest: {fold_threads: 65}", "ingest.fold_threads"},
+        BadCase{"DeferSolvesLagNegative", "ingest: {defer_solves_lag_ms: -1}",
+                "ingest.defer_solves_lag_ms"},
         BadCase{"MaxUnpersistedZero", "ingest: {max_unpersisted_events: 0}",
                 "ingest.max_unpersisted_events"},
         // demo

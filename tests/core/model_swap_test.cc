@@ -170,6 +170,25 @@ class ModelSwapTest : public ::testing::Test {
     return r.ok() ? Ids(r->slate) : std::vector<std::string>{};
   }
 
+  // Shuts the engine down and reads the state stored under `key`.
+  recd::v1::records::UserState StoredStateAfterShutdown(const std::string& key) {
+    recd::v1::records::UserState state;
+    engine_->Shutdown();
+    engine_.reset();
+    storage::StoreOptions so;
+    so.path = options_.data_dir;
+    so.create_if_missing = false;
+    auto store = storage::Store::Open(so);
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return state;
+    auto raw = (*store)->Get(storage::Cf::kUsers, key);
+    EXPECT_TRUE(raw.ok() && raw->has_value());
+    if (raw.ok() && raw->has_value()) {
+      EXPECT_TRUE(state.ParseFromString(**raw));
+    }
+    return state;
+  }
+
   // Trains a model on the planted data and writes it under the temp dir;
   // returns the snapshot directory. `factors` may differ from the catalog's
   // dimension.
@@ -211,6 +230,8 @@ class ModelSwapTest : public ::testing::Test {
   }
 
   static bool IsA(const std::string& id) { return !id.empty() && id[0] == 'a'; }
+  // i of PlantedItem(cluster, i).
+  static int Index(const std::string& id) { return std::stoi(id.substr(1)); }
 
   TempDir dir_{"recd-model-swap"};
   EngineOptions options_;
@@ -266,19 +287,49 @@ TEST_F(ModelSwapTest, LoadedModelServesAndRecommendationsFollowIt) {
   // u's stored vector was solved against the catalog model; the read
   // re-solved it and asked the fold-in to store it, so later reads (and a
   // restart) need no solve. The fold-in drains such requests at stop.
-  engine_->Shutdown();
-  engine_.reset();
-  storage::StoreOptions so;
-  so.path = options_.data_dir;
-  so.create_if_missing = false;
-  auto store = storage::Store::Open(so);
-  ASSERT_TRUE(store.ok()) << store.status();
-  auto raw = (*store)->Get(storage::Cf::kUsers, UserKey("u", ""));
-  ASSERT_TRUE(raw.ok() && raw->has_value());
-  recd::v1::records::UserState state;
-  ASSERT_TRUE(state.ParseFromString(**raw));
+  const recd::v1::records::UserState state = StoredStateAfterShutdown(UserKey("u", ""));
   EXPECT_EQ(state.vector_model(), version);
   EXPECT_EQ(state.vector_size(), kDim);
+}
+
+// ingest.defer_solves_lag_ms: a fold-in that is behind leaves the user
+// solve to the reader, which must not serve the stale vector.
+TEST_F(ModelSwapTest, DeferredSolveIsDoneByTheReaderAndStored) {
+  // No session intent: the ANN query is the user vector alone.
+  options_.surfaces["ann_only"].session_intent = 0;
+  options_.defer_solves_lag_ms = 1e9;  // never: u's vector is solved at once
+  Open();
+  Populate();  // u viewed a0..a2, along axis 0 under the catalog model
+  for (const auto& id : RecommendIds("u", 5)) {
+    EXPECT_LT(Index(id), 5) << id;
+  }
+  EXPECT_EQ(engine_->Stats().solves_deferred, 0u);
+
+  options_.defer_solves_lag_ms = 0;  // always
+  Reopen();
+  // u now mostly views a5..a7 (axis 1): the solved vector turns to axis 1.
+  std::vector<StoredEvent> events;
+  const int64_t t = NowUs() - 30 * recd::testing::kSecondUs;
+  for (int r = 0; r < 10; ++r) {
+    for (int i = 5; i < 8; ++i) {
+      events.push_back(MakeStoredEvent("u", PlantedItem(0, i), "view", t + r * 10 + i));
+    }
+  }
+  TrackAndFold(std::move(events));
+  EXPECT_GE(engine_->Stats().solves_deferred, 1u);
+  // The stored vector still points along axis 0 (and cluster A); served,
+  // it would rank a3 and a4 first. Solved, the unseen axis-1 items of
+  // cluster A lead.
+  const auto ids = RecommendIds("u", 5);
+  ASSERT_EQ(ids.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(ids.begin(), ids.begin() + 2),
+            (std::vector<std::string>{"a8", "a9"}))
+      << ::testing::PrintToString(ids);
+  // The reader asked the fold-in to store what it solved (drained at stop).
+  const recd::v1::records::UserState state = StoredStateAfterShutdown(UserKey("u", ""));
+  EXPECT_FALSE(state.vector_stale());
+  EXPECT_EQ(state.vector_size(), kDim);
+  EXPECT_GT(std::abs(state.vector(1)), std::abs(state.vector(0)));
 }
 
 TEST_F(ModelSwapTest, ModelOfAnotherDimensionThanTheCatalogServes) {
