@@ -10,9 +10,11 @@
 // at a million items: the popular list is exact (see Trending); the trending
 // list merges the items changed since into its previous pool (4 lists long),
 // rescores the pool once the event clock has moved by 1/256 of the short
-// half-life, and scans every item only after a Set, once the clock has
-// moved by 1/16 of it, or every kRescanInterval — a ratio of two decays can
-// reorder items that had no events, slowly.
+// half-life, and scans every item only after a Set or once the clock has
+// moved by 1/16 of it. A ratio of two decays can reorder items that had no
+// events, slowly, so each publish also rescores a slice of the items, every
+// item once per 10 s (a rolling sweep; a scan of all at once stalled the
+// fold-in).
 //
 // Thread safety: Add/Set/Publish from one writer (the fold-in worker);
 // PopularTop/TrendingTop/Relative from any thread.
@@ -30,8 +32,10 @@ namespace recd::core {
 
 class Popularity {
  public:
+  // sweep_period_seconds: every item's trending ratio is rescored once per
+  // period, a slice per Publish.
   Popularity(double short_half_life_seconds, double long_half_life_seconds, double prior,
-             int top_size);
+             int top_size, double sweep_period_seconds = 10);
 
   void Add(uint32_t item, double weight, int64_t t_us);
   // Restores stored values (start-up).
@@ -55,9 +59,13 @@ class Popularity {
   float Relative(uint32_t item) const;
 
  private:
+  // This publish's slice of the rolling sweep (every item once per period).
+  ItemRange NextSweep(std::chrono::steady_clock::time_point wall);
+
   Trending short_;
   Trending long_;
   double short_h_us_, long_h_us_, prior_;
+  double sweep_period_s_;
   int top_size_;
   int64_t latest_us_ = 0;
   bool dirty_ = false;
@@ -65,7 +73,10 @@ class Popularity {
   Trending::TopList pool_;            // the last trending candidates, best first
   int64_t scanned_clock_us_ = 0;      // event clock at the last full scan
   int64_t rescored_clock_us_ = 0;     // event clock of the pool's ratios
-  std::chrono::steady_clock::time_point scanned_at_;
+  // The rolling sweep: the next dense id, items owed, and when it last ran.
+  uint32_t sweep_cursor_ = 0;
+  double sweep_credit_ = 0;
+  std::chrono::steady_clock::time_point swept_at_;
   std::atomic<double> best_long_;     // log2 of the most popular item's score
   std::shared_ptr<const Trending::TopList> trending_top_;
 };

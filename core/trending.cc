@@ -42,14 +42,26 @@ void Trending::Set(uint32_t item, double log2_score) {
 
 std::vector<TrendingEntry> MergeTop(const std::vector<TrendingEntry>& old,
                                     const std::vector<uint32_t>& changed,
-                                    std::vector<TrendingEntry> fresh, size_t limit) {
+                                    std::vector<TrendingEntry> fresh, size_t limit,
+                                    ItemRange swept) {
   std::sort(fresh.begin(), fresh.end(), BetterEntry);
+  // Membership in `changed` for each of `old`'s (up to 20,000) entries: a
+  // bit per (id mod kMaskBits) answers most of them without the binary
+  // search, which was ~15% of the fold-in thread at a few hundred
+  // publishes a second.
+  constexpr uint32_t kMaskBits = 1u << 16;
+  std::vector<uint64_t> mask(kMaskBits / 64);
+  for (uint32_t i : changed) mask[(i % kMaskBits) / 64] |= uint64_t{1} << (i % 64);
+  auto is_changed = [&](uint32_t i) {
+    return (mask[(i % kMaskBits) / 64] >> (i % 64) & 1) != 0 &&
+           std::binary_search(changed.begin(), changed.end(), i);
+  };
   std::vector<TrendingEntry> out;
   out.reserve(std::min(limit, old.size() + fresh.size()));
   auto f = fresh.begin();
   for (const auto& e : old) {
     if (out.size() >= limit) break;
-    if (std::binary_search(changed.begin(), changed.end(), e.item)) continue;
+    if (swept.Contains(e.item) || is_changed(e.item)) continue;
     for (; f != fresh.end() && out.size() < limit && BetterEntry(*f, e); ++f) out.push_back(*f);
     if (out.size() < limit) out.push_back(e);
   }

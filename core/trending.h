@@ -31,12 +31,19 @@ inline bool BetterEntry(const TrendingEntry& a, const TrendingEntry& b) {
   return a.log2_score > b.log2_score || (a.log2_score == b.log2_score && a.item < b.item);
 }
 
+// Dense ids [begin, end): items rescored together (Popularity's sweep).
+struct ItemRange {
+  uint32_t begin = 0, end = 0;
+  bool Contains(uint32_t i) const { return i >= begin && i < end; }
+};
+
 // The best `limit` entries of `old` (best first) without the items in
-// `changed` (sorted ids), merged with `fresh` (sorted here): an incremental
-// top-list update in O(|old| + |fresh| log |fresh|).
+// `changed` (sorted ids) or in `swept`, merged with `fresh` (sorted here):
+// an incremental top-list update in O(|old| + |fresh| log |fresh|).
 std::vector<TrendingEntry> MergeTop(const std::vector<TrendingEntry>& old,
                                     const std::vector<uint32_t>& changed,
-                                    std::vector<TrendingEntry> fresh, size_t limit);
+                                    std::vector<TrendingEntry> fresh, size_t limit,
+                                    ItemRange swept = {});
 
 class Trending {
  public:

@@ -1,11 +1,12 @@
 #include "core/trending.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <thread>
-#include <algorithm>
 #include <vector>
 
 #include "core/popularity.h"
@@ -262,6 +263,51 @@ TEST(TrendingTest, MergeTopKeepsOrderDropsChangedAndCaps) {
   auto tie = MergeTop({{5, 1}}, {}, {{4, 1}}, 10);
   EXPECT_EQ(tie[0].item, 4u);
   EXPECT_TRUE(MergeTop({}, {}, {}, 3).empty());
+}
+
+TEST(TrendingTest, MergeTopDropsSweptItemsAndTellsCollidingIdsApart) {
+  // 1, 65537 and 131073 share a bit of MergeTop's membership mask.
+  const std::vector<TrendingEntry> old = {{1, 9}, {65537, 8}, {131073, 7}, {20, 6}, {21, 5}};
+  auto out = MergeTop(old, {65537}, {{65537, 1}, {20, 6.5}}, 10, ItemRange{20, 22});
+  std::vector<uint32_t> ids;
+  for (const auto& e : out) ids.push_back(e.item);
+  // 21 was swept (its rescored entry is not in `fresh`: gone).
+  EXPECT_EQ(ids, (std::vector<uint32_t>{1, 131073, 20, 65537}));
+}
+
+// The rolling sweep rescores every item once per period: after a period
+// without a scan, the merged list is a fresh scan's, scores and all.
+TEST(PopularityTest, RollingSweepRescoresEveryItemOncePerPeriod) {
+  std::mt19937 rng(5);
+  Popularity inc(3600, 30 * 86400, 5, 25, /*sweep_period_seconds=*/0.05);
+  int64_t t = 0;
+  for (int batch = 0; batch < 60; ++batch) {
+    for (int k = 0; k < 20; ++k) {
+      const uint32_t item = k % 3 == 0 ? rng() % 10 : 10 + rng() % 400;
+      t = kToday + batch * 1000000LL;  // a second per batch
+      inc.Add(item, 1.0 + rng() % 3, t);
+    }
+    inc.Publish();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));  // > one period
+  // Two publishes at the same event time: the first sweeps from the cursor
+  // to the last item, the second from the first item.
+  inc.Add(3, 1.0, t);
+  inc.Publish();
+  inc.Add(4, 1.0, t);
+  inc.Publish();
+  Popularity fresh(3600, 30 * 86400, 5, 25);
+  for (uint32_t i = 0; i < 410; ++i) {
+    if (!std::isinf(inc.Log2Short(i))) fresh.Set(i, inc.Log2Short(i), inc.Log2Long(i), t);
+  }
+  fresh.Publish();
+  const auto& a = *inc.TrendingTop();
+  const auto& b = *fresh.TrendingTop();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].item, b[i].item) << "rank " << i;
+    EXPECT_DOUBLE_EQ(a[i].log2_score, b[i].log2_score) << "rank " << i;
+  }
 }
 
 // Batches seconds apart take the merge path, which keeps the unchanged
