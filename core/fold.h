@@ -144,6 +144,8 @@ class FoldWorker {
   size_t covisit_next_ = 0;
   std::chrono::steady_clock::time_point last_covisit_take_;
   std::chrono::steady_clock::time_point last_batch_ = std::chrono::steady_clock::now();
+  static constexpr auto kPopularityPublishInterval = std::chrono::milliseconds(5);
+  std::chrono::steady_clock::time_point last_popularity_publish_;
   // Helpers for the batch's independent work (options->fold_threads - 1).
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<FoldWriter> writer_;  // stopped after thread_
