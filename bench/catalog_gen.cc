@@ -28,7 +28,9 @@ using Clock = std::chrono::steady_clock;
 
 // Bumped whenever the generator's output changes, so that a catalog built by
 // an older generator is rebuilt instead of reused.
-constexpr int kGeneratorVersion = 1;
+// 2: the serve and startup scenarios run on a clone (CloneCatalogData);
+// catalogs of version 1 carry the events and impressions of earlier runs.
+constexpr int kGeneratorVersion = 2;
 constexpr int64_t kDayUs = 86400LL * 1000000;
 constexpr int kItemBatch = 10000;
 constexpr int kEventBatch = 1000;
@@ -427,6 +429,30 @@ void SmokeCatalog(const FlagSet& flags, CatalogSpec* spec, bool* rebuild) {
   SmokeDefault(flags, "users", &spec->users, int64_t{200});
   SmokeDefault(flags, "events", &spec->events, int64_t{5000});
   SmokeDefault(flags, "rebuild-catalog", rebuild, true);
+}
+
+absl::Status CloneCatalogData(const Catalog& c, const std::string& to) {
+  std::error_code ec;
+  fs::remove_all(to, ec);
+  const fs::path from(c.data_dir);
+  fs::create_directories(to, ec);
+  if (ec) return absl::InternalError("cannot create " + to + ": " + ec.message());
+  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const fs::path rel = fs::relative(it->path(), from);
+    const fs::path dst = fs::path(to) / rel;
+    if (it->is_directory()) {
+      fs::create_directories(dst, ec);
+    } else if (it->path().extension() == ".sst" || *rel.begin() == "models") {
+      fs::create_hard_link(it->path(), dst, ec);
+    } else {
+      fs::copy_file(it->path(), dst, ec);
+    }
+    if (ec) break;
+  }
+  if (ec)
+    return absl::InternalError("cannot clone " + c.data_dir + " to " + to + ": " + ec.message());
+  return absl::OkStatus();
 }
 
 Json ToJson(const Catalog& c) {

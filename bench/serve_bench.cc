@@ -232,9 +232,13 @@ absl::StatusOr<Json> RunServeBench(const std::vector<std::string>& args,
   auto catalog = EnsureCatalog(common.work_dir, f.catalog, f.rebuild_catalog);
   if (!catalog.ok()) return catalog.status();
 
+  // The Track calls and impressions of a run go to a clone, not into the
+  // catalog the next run and the other scenarios start from.
+  const std::string data_dir = (fs::path(common.work_dir) / "serve-data").string();
+  if (auto st = CloneCatalogData(*catalog, data_dir); !st.ok()) return st;
   ServeSpec spec;
   spec.config_path = catalog->config_path;
-  spec.data_dir = catalog->data_dir;
+  spec.data_dir = data_dir;
   spec.log_path = (fs::path(common.work_dir) / "serve-recd.log").string();
   spec.ready_file = (fs::path(common.work_dir) / "serve-ready.json").string();
   auto server = RecdProcess::Spawn(spec);
@@ -391,6 +395,8 @@ absl::StatusOr<Json> RunServeBench(const std::vector<std::string>& args,
 
   const auto stop = Clock::now();
   if (auto st = (*server)->Terminate(60); !st.ok()) return st;
+  std::error_code ec;
+  fs::remove_all(data_dir, ec);
   const double stop_seconds = std::chrono::duration<double>(Clock::now() - stop).count();
   std::cout << Sprintf("server stopped cleanly in %.2f s\n", stop_seconds);
 
