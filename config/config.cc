@@ -390,7 +390,7 @@ Config DefaultConfig() {
   ingest->set_dedupe_window_seconds(86400);
   ingest->set_max_fold_lag_events(200000);
   ingest->set_fold_threads(2);
-  ingest->set_defer_solves_lag_ms(5);
+  ingest->set_defer_solves_lag_ms(2);
   ingest->set_max_unpersisted_events(20000);
   auto* demo = c.mutable_demo();
   demo->set_enabled(true);

@@ -148,6 +148,9 @@ FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, FoldStats* s
   if (last.ok() && last->has_value() && (*last)->size() == 8) {
     target_ = storage::DecodeU64(**last);
   }
+  // A log to replay waits from the start.
+  caught_up_ = target_ <= folded_.load();
+  waiting_since_ = std::chrono::steady_clock::now();
   writer_ = std::make_unique<FoldWriter>(deps_.store, deps_.users, folded_.load(),
                                          static_cast<size_t>(options_->max_unpersisted_events));
   pool_ = std::make_unique<WorkerPool>(std::max(0, options_->fold_threads - 1), "recd-fold-help");
@@ -161,6 +164,10 @@ FoldWorker::~FoldWorker() { Stop(); }
 
 void FoldWorker::Notify(uint64_t seq) {
   std::lock_guard lock(mu_);
+  if (caught_up_ && seq > target_) {
+    waiting_since_ = std::chrono::steady_clock::now();
+    caught_up_ = false;
+  }
   target_ = std::max(target_, seq);
   cv_.notify_one();
 }
@@ -316,6 +323,7 @@ void FoldWorker::Run() {
       // events); do not spin on it.
       std::lock_guard lock(mu_);
       target_ = folded_seq();
+      caught_up_ = true;
     }
   }
 }
@@ -350,10 +358,18 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   if (n == 0) return 0;
   // Behind: the batch's user solves (the fold-in's largest cost) are left
   // to readers, so visibility catches up first (DESIGN.md "The fold-in
-  // sheds user solves when behind").
-  int64_t oldest_us = std::numeric_limits<int64_t>::max();
-  for (const auto& e : events) oldest_us = std::min(oldest_us, e.received_at_us());
-  const bool defer_solves = !events.empty() && NowUs() - oldest_us > o.defer_solves_lag_ms * 1000.0;
+  // sheds user solves when behind"). Behind means events have been
+  // waiting without a break for longer than the threshold, counted from the
+  // first commit after the fold-in last caught up (so the wait for this
+  // thread to be scheduled counts; the events' own age would count the
+  // commit's fsync too, and defer solves on an idle server).
+  std::chrono::steady_clock::time_point waiting_since;
+  {
+    std::lock_guard lock(mu_);
+    waiting_since = waiting_since_;
+  }
+  const bool defer_solves = std::chrono::steady_clock::now() - waiting_since >=
+                            std::chrono::duration<double, std::milli>(o.defer_solves_lag_ms);
 
   // The batch's users, in first-event order, and their states: read (a
   // cache miss reads RocksDB) and copied for writing on the pool.
@@ -509,6 +525,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   {
     std::lock_guard lock(mu_);
     folded_.store(last, std::memory_order_release);
+    caught_up_ = target_ <= last;
   }
   folded_cv_.notify_all();
   const int64_t visible = NowUs();

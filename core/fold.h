@@ -127,6 +127,10 @@ class FoldWorker {
   std::condition_variable cv_;         // worker waits for work
   std::condition_variable folded_cv_;  // WaitFolded waits for progress
   uint64_t target_ = 0;
+  // Whether no committed event waits, and since when events have been
+  // waiting without a break (solve deferral). Guarded by mu_.
+  bool caught_up_ = true;
+  std::chrono::steady_clock::time_point waiting_since_;
   bool stopping_ = false;
   uint64_t republish_asked_ = 0, republish_done_ = 0;  // guarded by mu_
   static constexpr size_t kMaxRefreshPending = 10000;
@@ -146,6 +150,7 @@ class FoldWorker {
   std::chrono::steady_clock::time_point last_batch_ = std::chrono::steady_clock::now();
   static constexpr auto kPopularityPublishInterval = std::chrono::milliseconds(5);
   std::chrono::steady_clock::time_point last_popularity_publish_;
+
   // Helpers for the batch's independent work (options->fold_threads - 1).
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<FoldWriter> writer_;  // stopped after thread_

@@ -84,9 +84,9 @@ struct EngineOptions {
   int max_fold_lag_events = 200000;
   // Threads of the fold-in (1: its own thread only).
   int fold_threads = 2;
-  // A batch whose oldest event waited longer than this when the fold-in
-  // took it defers its user-vector solves to readers (0: always).
-  double defer_solves_lag_ms = 5;
+  // When the fold-in has been busy this long without catching up, its
+  // batches leave their user-vector solves to readers (0: always).
+  double defer_solves_lag_ms = 2;
   // Folded events whose derived state the writer has not persisted yet;
   // beyond it the fold-in waits for the writer.
   int max_unpersisted_events = 20000;
