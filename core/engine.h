@@ -145,6 +145,7 @@ class Engine {
   static constexpr double kModelGateRecall = 0.8;
   EngineStats Stats() const;
   const Histogram& fold_lag() const { return fold_stats_.lag_seconds; }
+  const Histogram& event_visible() const { return fold_stats_.visible_seconds; }
   bool CatalogEmpty() const { return catalog_.size() == 0; }
 
   // Stops taking writes, commits and folds what was queued, writes the

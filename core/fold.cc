@@ -164,6 +164,8 @@ FoldWorker::~FoldWorker() { Stop(); }
 
 void FoldWorker::Notify(uint64_t seq) {
   std::lock_guard lock(mu_);
+  if (acks_.size() >= kMaxAcks) acks_.pop_front();
+  acks_.emplace_back(seq, NowUs());
   if (caught_up_ && seq > target_) {
     waiting_since_ = std::chrono::steady_clock::now();
     caught_up_ = false;
@@ -332,7 +334,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   const EngineOptions& o = *options_;
   const uint64_t from = folded_seq() + 1;
   std::unordered_map<uint32_t, std::string> changed_items;  // dense -> id
-  std::vector<int64_t> received;
+  std::vector<std::pair<uint64_t, int64_t>> received;       // seq, received_at_us
   std::vector<SessionItem> recent;
   std::vector<std::string> labels;
   uint64_t last = from - 1;
@@ -445,7 +447,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
         }
       }
     }
-    received.push_back(e.received_at_us());
+    received.emplace_back(e.seq(), e.received_at_us());
   }
 
   // One fold-in solve per changed user, spread over the pool: each call
@@ -529,7 +531,18 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   }
   folded_cv_.notify_all();
   const int64_t visible = NowUs();
-  for (int64_t r : received) stats_->lag_seconds.Observe(std::max<int64_t>(0, visible - r) / 1e6);
+  {
+    // Lag from the ack: the commit that wrote an event acknowledged it when
+    // it notified its last seq. An event without a recorded commit (a
+    // replay after a restart, or past kMaxAcks) counts from its receipt.
+    std::lock_guard lock(mu_);
+    for (const auto& [seq, received_us] : received) {
+      while (!acks_.empty() && acks_.front().first < seq) acks_.pop_front();
+      const int64_t from = acks_.empty() ? received_us : acks_.front().second;
+      stats_->lag_seconds.Observe(std::max<int64_t>(0, visible - from) / 1e6);
+      stats_->visible_seconds.Observe(std::max<int64_t>(0, visible - received_us) / 1e6);
+    }
+  }
   stats_->events_folded.fetch_add(n, std::memory_order_relaxed);
   writer_->Push(std::move(batch));  // blocks while the writer is far behind
   return n;

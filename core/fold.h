@@ -30,6 +30,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -71,6 +72,7 @@ struct FoldStats {
   std::atomic<uint64_t> events_skipped{0};  // unparsable records passed over
   std::atomic<uint64_t> solves_deferred{0};  // user solves left to readers
   Histogram lag_seconds;                    // commit (ack) -> state visible
+  Histogram visible_seconds;                // receipt -> state visible (adds the commit)
   // Events carrying a recommendation id whose item that slate showed, by
   // source and event type (index into the sorted configured types).
   std::map<std::string, std::array<std::atomic<uint64_t>, kNumSources>> attributed;
@@ -131,6 +133,10 @@ class FoldWorker {
   // waiting without a break (solve deferral). Guarded by mu_.
   bool caught_up_ = true;
   std::chrono::steady_clock::time_point waiting_since_;
+  // (last seq, wall time in us) of each commit notified and not yet folded:
+  // the ack time of its events (lag_seconds). Guarded by mu_.
+  static constexpr size_t kMaxAcks = 100000;
+  std::deque<std::pair<uint64_t, int64_t>> acks_;
   bool stopping_ = false;
   uint64_t republish_asked_ = 0, republish_done_ = 0;  // guarded by mu_
   static constexpr size_t kMaxRefreshPending = 10000;

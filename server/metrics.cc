@@ -112,9 +112,24 @@ class EngineCollector : public prometheus::Collectable {
     out.push_back(std::move(shown));
     out.push_back(std::move(attributed));
 
-    // Fold-in lag: commit (the Track ack) -> state visible to Recommend.
-    prometheus::ClientMetric lag;
-    const auto counts = engine_->fold_lag().Counts();
+    // Fold-in lag: commit (the Track ack) -> state visible to Recommend;
+    // and from the server's receipt, which adds the commit's queue and fsync.
+    out.push_back(HistogramFamily(
+        "recd_fold_lag_seconds",
+        "Time from an event's commit (Track acknowledged) to its effect being visible.",
+        engine_->fold_lag()));
+    out.push_back(HistogramFamily("recd_event_visible_seconds",
+                                  "Time from an event's receipt by the server to its effect "
+                                  "being visible (the commit's queue and fsync included).",
+                                  engine_->event_visible()));
+    return out;
+  }
+
+ private:
+  static prometheus::MetricFamily HistogramFamily(const std::string& name, const std::string& help,
+                                                  const core::Histogram& h) {
+    prometheus::ClientMetric m;
+    const auto counts = h.Counts();
     uint64_t cumulative = 0;
     for (size_t i = 0; i < counts.size(); ++i) {
       cumulative += counts[i];
@@ -122,18 +137,13 @@ class EngineCollector : public prometheus::Collectable {
       b.cumulative_count = cumulative;
       b.upper_bound = i < core::Histogram::kBounds.size() ? core::Histogram::kBounds[i]
                                                           : std::numeric_limits<double>::infinity();
-      lag.histogram.bucket.push_back(b);
+      m.histogram.bucket.push_back(b);
     }
-    lag.histogram.sample_count = cumulative;
-    lag.histogram.sample_sum = engine_->fold_lag().Sum();
-    out.push_back({"recd_fold_lag_seconds",
-                   "Time from an event's commit (Track acknowledged) to its effect being visible.",
-                   prometheus::MetricType::Histogram,
-                   {lag}});
-    return out;
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = h.Sum();
+    return {name, help, prometheus::MetricType::Histogram, {m}};
   }
 
- private:
   const core::Engine* engine_;
 };
 

@@ -459,6 +459,13 @@ TEST_F(ServerTest, MetricsAreScrapedOverHttpAndMove) {
             static_cast<double>(tr.last_sequence()));
   EXPECT_EQ(MetricValue(persisted, "recd_fold_sequence"), static_cast<double>(tr.last_sequence()));
   EXPECT_EQ(MetricValue(persisted, "recd_fold_unpersisted_events"), 0);
+  // Both events' lag, from the ack and from the receipt: the ack comes
+  // after the receipt (the commit's fsync between), so that sum is smaller.
+  EXPECT_EQ(MetricValue(persisted, "recd_fold_lag_seconds_count"), 2);
+  EXPECT_EQ(MetricValue(persisted, "recd_event_visible_seconds_count"), 2);
+  EXPECT_LT(MetricValue(persisted, "recd_fold_lag_seconds_sum"),
+            MetricValue(persisted, "recd_event_visible_seconds_sum"));
+  EXPECT_GT(MetricValue(persisted, "recd_event_visible_seconds_sum"), 0);
 }
 
 TEST_F(ServerTest, RelatedItemsStreamsCovisitedAndSimilarItems) {
