@@ -390,13 +390,17 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   std::mutex read_mu;
   absl::Status read_error;
   pool_->ForEach(keys.size(), [&](size_t i) {
-    auto cur = deps_.users->Get(keys[i]);
+    // Taken out of the cache when nothing else holds it (no copy), else
+    // copied; Put back below. On a read error the batch is not applied and
+    // the states taken are dropped: the cache reloads them from RocksDB,
+    // which has them (only persisted states are taken).
+    auto cur = deps_.users->GetForUpdate(keys[i]);
     if (!cur.ok()) {
       std::lock_guard lock(read_mu);
       if (read_error.ok()) read_error = cur.status();
       return;
     }
-    states[i] = NewUserState(cur->get());
+    states[i] = *cur != nullptr ? std::move(*cur) : NewUserState();
     PrepareForFold(*deps_.catalog, states[i].get());
   });
   if (!read_error.ok()) return read_error;

@@ -88,6 +88,29 @@ absl::StatusOr<UserStatePtr> UserStore::Get(const std::string& key) {
   }
 }
 
+absl::StatusOr<std::shared_ptr<recd::v1::records::UserState>> UserStore::GetForUpdate(
+    const std::string& key) {
+  Shard& s = ShardFor(key);
+  {
+    std::lock_guard lock(s.mu);
+    auto it = s.map.find(key);
+    // use_count under the lock: readers copy the pointer only under it, so
+    // 1 (the cache's) means no reader and no writer batch holds the state.
+    if (it != s.map.end() && it->second.use_count() == 1 && s.unpersisted.count(key) == 0) {
+      const google::protobuf::Arena* arena = it->second->GetArena();
+      if (arena != nullptr && arena->SpaceUsed() <= kMaxInPlaceArenaBytes) {
+        UserStatePtr owned = std::move(it->second);
+        s.map.erase(it);
+        return std::const_pointer_cast<recd::v1::records::UserState>(std::move(owned));
+      }
+    }
+  }
+  auto cur = Get(key);
+  if (!cur.ok()) return cur.status();
+  if (*cur == nullptr) return std::shared_ptr<recd::v1::records::UserState>();
+  return NewUserState(cur->get());
+}
+
 void UserStore::Put(const std::string& key, UserStatePtr state) {
   Shard& s = ShardFor(key);
   // The states this replaces are freed after the lock is released: freeing

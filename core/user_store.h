@@ -42,6 +42,14 @@ class UserStore {
   // The state for key, or nullptr when the user has no history. Reads
   // RocksDB on a cache miss.
   [[nodiscard]] absl::StatusOr<UserStatePtr> Get(const std::string& key);
+  // For the writer: the state for key to change and Put back, or nullptr
+  // when the user has no history. The cached state itself when nothing
+  // else holds it (no reader, persisted, its arena under
+  // kMaxInPlaceArenaBytes): it leaves the cache until the Put, and a reader
+  // meanwhile reads the persisted copy, the same content. Else a copy on a
+  // fresh arena (as NewUserState). Saves the copy per user per batch.
+  [[nodiscard]] absl::StatusOr<std::shared_ptr<recd::v1::records::UserState>> GetForUpdate(
+      const std::string& key);
   // Replaces the cached state and pins it until MarkPersisted(key, it).
   // Writer only.
   void Put(const std::string& key, UserStatePtr state);
@@ -53,6 +61,9 @@ class UserStore {
 
  private:
   static constexpr int kShards = 16;
+  // A state changed in place grows its arena (replaced fields are not
+  // freed); past this it is copied to a fresh one.
+  static constexpr size_t kMaxInPlaceArenaBytes = 64 * 1024;
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<std::string, UserStatePtr> map;          // the bounded cache
