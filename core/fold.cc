@@ -374,7 +374,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
                             std::chrono::duration<double, std::milli>(o.defer_solves_lag_ms);
 
   // The batch's users, in first-event order, and their states: read (a
-  // cache miss reads RocksDB) and copied for writing on the pool.
+  // cache miss reads RocksDB) and taken or copied for writing, on the pool.
   std::vector<std::string> keys;
   std::vector<uint32_t> user_of(events.size());
   {

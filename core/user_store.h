@@ -5,8 +5,9 @@
 // writer marks it persisted.
 //
 // Thread safety: all methods are thread-safe. A reader gets an immutable
-// snapshot (shared_ptr to const); the writer replaces it (copy-on-write), so
-// no lock is held while a request uses a state.
+// snapshot (shared_ptr to const); the writer replaces it (copy-on-write, or
+// in place when no one else holds it: GetForUpdate), so no lock is held
+// while a request uses a state.
 #pragma once
 
 #include <array>
