@@ -66,15 +66,9 @@ absl::StatusOr<UserStatePtr> UserStore::Get(const std::string& key) {
       if (const UserStatePtr* held = Held(s, key)) return *held;
       puts = s.puts;
     }
-    auto raw = store_->Get(storage::Cf::kUsers, key);
-    if (!raw.ok()) return raw.status();
-    std::shared_ptr<recd::v1::records::UserState> state;
-    if (raw->has_value()) {
-      state = NewUserState();
-      if (!state->ParseFromString(**raw)) {
-        return absl::DataLossError("users CF: cannot parse state of " + key);
-      }
-    }
+    auto read = Read(key);
+    if (!read.ok()) return read.status();
+    std::shared_ptr<recd::v1::records::UserState> state = std::move(*read);
     UserStatePtr evicted;  // freed after the lock is released
     std::lock_guard lock(s.mu);
     // The writer may have cached a newer state meanwhile; keep that one.
@@ -88,9 +82,22 @@ absl::StatusOr<UserStatePtr> UserStore::Get(const std::string& key) {
   }
 }
 
+absl::StatusOr<std::shared_ptr<recd::v1::records::UserState>> UserStore::Read(
+    const std::string& key) const {
+  auto raw = store_->Get(storage::Cf::kUsers, key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::shared_ptr<recd::v1::records::UserState>();
+  auto state = NewUserState();
+  if (!state->ParseFromString(**raw)) {
+    return absl::DataLossError("users CF: cannot parse state of " + key);
+  }
+  return state;
+}
+
 absl::StatusOr<std::shared_ptr<recd::v1::records::UserState>> UserStore::GetForUpdate(
     const std::string& key) {
   Shard& s = ShardFor(key);
+  UserStatePtr shared;  // copied after the lock is released
   {
     std::lock_guard lock(s.mu);
     auto it = s.map.find(key);
@@ -104,11 +111,12 @@ absl::StatusOr<std::shared_ptr<recd::v1::records::UserState>> UserStore::GetForU
         return std::const_pointer_cast<recd::v1::records::UserState>(std::move(owned));
       }
     }
+    if (const UserStatePtr* held = Held(s, key)) shared = *held;
   }
-  auto cur = Get(key);
-  if (!cur.ok()) return cur.status();
-  if (*cur == nullptr) return std::shared_ptr<recd::v1::records::UserState>();
-  return NewUserState(cur->get());
+  if (shared != nullptr) return NewUserState(shared.get());
+  // Not in memory: the writer alone Puts, so the store has its latest state.
+  // Parsed onto its own arena and handed over, not cached: the Put caches it.
+  return Read(key);
 }
 
 void UserStore::Put(const std::string& key, UserStatePtr state) {

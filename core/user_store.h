@@ -48,7 +48,9 @@ class UserStore {
   // else holds it (no reader, persisted, its arena under
   // kMaxInPlaceArenaBytes): it leaves the cache until the Put, and a reader
   // meanwhile reads the persisted copy, the same content. Else a copy on a
-  // fresh arena (as NewUserState). Saves the copy per user per batch.
+  // fresh arena (as NewUserState), or, when not in memory, the stored state
+  // as parsed (not cached: the Put caches it). Saves the copy per user per
+  // batch.
   [[nodiscard]] absl::StatusOr<std::shared_ptr<recd::v1::records::UserState>> GetForUpdate(
       const std::string& key);
   // Replaces the cached state and pins it until MarkPersisted(key, it).
@@ -74,6 +76,9 @@ class UserStore {
   Shard& ShardFor(const std::string& key);
   // The cached or pinned state for key (lock held), else nullptr.
   static const UserStatePtr* Held(const Shard& s, const std::string& key);
+  // The state stored for key (nullptr if none), parsed onto its own arena.
+  [[nodiscard]] absl::StatusOr<std::shared_ptr<recd::v1::records::UserState>> Read(
+      const std::string& key) const;
   // Caches state (lock held); returns the state it replaced or evicted, for
   // the caller to free once the lock is released.
   [[nodiscard]] UserStatePtr Insert(Shard& s, const std::string& key, UserStatePtr state);

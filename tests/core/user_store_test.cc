@@ -96,6 +96,23 @@ TEST_F(UserStoreUpdateTest, UnpersistedStateIsCopied) {
   EXPECT_EQ((*copy)->items_size(), 1);
 }
 
+TEST_F(UserStoreUpdateTest, StateOnlyInRocksDbIsHandedOverAsParsedWithoutCaching) {
+  PutPersisted("u/a", "i1");
+  UserStore cold(store_.get(), 100);  // a restart: nothing in memory
+  auto taken = cold.GetForUpdate("u/a");
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  ASSERT_NE(*taken, nullptr);
+  ASSERT_EQ((*taken)->items_size(), 1);
+  EXPECT_EQ((*taken)->items(0).item_id(), "i1");
+  (*taken)->add_items()->set_item_id("i2");
+  // Not cached: a reader gets the stored state, not the one being changed.
+  auto reader = cold.Get("u/a");
+  ASSERT_TRUE(reader.ok());
+  ASSERT_NE(*reader, nullptr);
+  EXPECT_NE(reader->get(), taken->get());
+  EXPECT_EQ((*reader)->items_size(), 1);
+}
+
 TEST_F(UserStoreUpdateTest, UnknownUserIsNull) {
   auto none = users_->GetForUpdate("u/nobody");
   ASSERT_TRUE(none.ok());
