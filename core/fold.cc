@@ -539,11 +539,22 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     // Lag from the ack: the commit that wrote an event acknowledged it when
     // it notified its last seq. An event without a recorded commit (a
     // replay after a restart, or past kMaxAcks) counts from its receipt.
-    std::lock_guard lock(mu_);
+    // The batch's commits (one entry each) are taken under the lock that
+    // Notify, on the commit thread, needs; the events are matched outside.
+    std::vector<std::pair<uint64_t, int64_t>> acks;
+    {
+      std::lock_guard lock(mu_);
+      while (!acks_.empty() && acks_.front().first < from) acks_.pop_front();
+      for (const auto& a : acks_) {
+        acks.push_back(a);
+        if (a.first >= last) break;
+      }
+    }
+    auto ack = acks.begin();
     for (const auto& [seq, received_us] : received) {
-      while (!acks_.empty() && acks_.front().first < seq) acks_.pop_front();
-      const int64_t from = acks_.empty() ? received_us : acks_.front().second;
-      stats_->lag_seconds.Observe(std::max<int64_t>(0, visible - from) / 1e6);
+      while (ack != acks.end() && ack->first < seq) ++ack;
+      const int64_t t0 = ack == acks.end() ? received_us : ack->second;
+      stats_->lag_seconds.Observe(std::max<int64_t>(0, visible - t0) / 1e6);
       stats_->visible_seconds.Observe(std::max<int64_t>(0, visible - received_us) / 1e6);
     }
   }
