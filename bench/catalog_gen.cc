@@ -19,6 +19,7 @@
 #include "core/engine.h"
 #include "core/train.h"
 #include "core/validate.h"
+#include "storage/store.h"
 
 namespace recd::bench {
 namespace {
@@ -434,24 +435,32 @@ void SmokeCatalog(const FlagSet& flags, CatalogSpec* spec, bool* rebuild) {
 absl::Status CloneCatalogData(const Catalog& c, const std::string& to) {
   std::error_code ec;
   fs::remove_all(to, ec);
-  const fs::path from(c.data_dir);
-  fs::create_directories(to, ec);
-  if (ec) return absl::InternalError("cannot create " + to + ": " + ec.message());
-  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::end(it);
+  {
+    // RocksDB's checkpoint (Store::Checkpoint): table files hard-linked.
+    // It needs a read-write open; the catalog's contents stay as they are.
+    storage::StoreOptions so;
+    so.path = c.data_dir;
+    so.create_if_missing = false;
+    so.block_cache_mb = 8;
+    auto store = storage::Store::Open(so);
+    if (!store.ok()) return store.status();
+    if (auto st = (*store)->Checkpoint(to); !st.ok()) return st;
+  }
+  // The model snapshots beside it (never changed in place): hard links.
+  const fs::path models = fs::path(c.data_dir) / "models";
+  if (!fs::exists(models, ec)) return absl::OkStatus();
+  for (auto it = fs::recursive_directory_iterator(models, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    const fs::path rel = fs::relative(it->path(), from);
-    const fs::path dst = fs::path(to) / rel;
+    const fs::path dst = fs::path(to) / "models" / fs::relative(it->path(), models);
     if (it->is_directory()) {
       fs::create_directories(dst, ec);
-    } else if (it->path().extension() == ".sst" || *rel.begin() == "models") {
-      fs::create_hard_link(it->path(), dst, ec);
     } else {
-      fs::copy_file(it->path(), dst, ec);
+      fs::create_directories(dst.parent_path(), ec);
+      if (!ec) fs::create_hard_link(it->path(), dst, ec);
     }
     if (ec) break;
   }
-  if (ec)
-    return absl::InternalError("cannot clone " + c.data_dir + " to " + to + ": " + ec.message());
+  if (ec) return absl::InternalError("cannot link " + models.string() + ": " + ec.message());
   return absl::OkStatus();
 }
 

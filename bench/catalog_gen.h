@@ -65,10 +65,10 @@ std::string CatalogConfigYaml(const CatalogSpec& spec);
 
 // A working copy of the catalog's data dir at `to` (replaced if there), for
 // a server that writes: the catalog stays as generated, so every run and
-// scenario starts from the same state. RocksDB's table files and model
-// snapshot files are never changed in place, so they are hard-linked (a
-// copy of a 1M catalog took seconds and 2 GB); the rest is copied.
-// REQUIRES: no process has either dir open.
+// scenario starts from the same state: a RocksDB checkpoint
+// (Store::Checkpoint, table files hard-linked) plus hard links of the model
+// snapshots, which are never changed in place (a copy of a 1M catalog took
+// seconds and 2 GB). REQUIRES: no process has either dir open.
 absl::Status CloneCatalogData(const Catalog& c, const std::string& to);
 
 Json ToJson(const Catalog& c);
