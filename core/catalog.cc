@@ -99,6 +99,13 @@ std::optional<uint32_t> Catalog::Remove(std::string_view id) {
   return d;
 }
 
+void Catalog::Reserve(size_t n) {
+  std::unique_lock lock(mu_);
+  ids_.reserve(n);
+  rows_.reserve(n);
+  dense_.reserve(n);
+}
+
 size_t Catalog::size() const {
   std::shared_lock lock(mu_);
   return live_;
@@ -106,6 +113,18 @@ size_t Catalog::size() const {
 
 std::optional<uint32_t> Catalog::Reader::Find(std::string_view id) const {
   return c_.FindLocked(id);
+}
+
+void Catalog::Reader::FindMany(absl::Span<const std::string_view> ids,
+                               std::optional<uint32_t>* out) const {
+  // Prefetched a group at a time: enough misses in flight to overlap, few
+  // enough that the first group's lines are still in cache when compared.
+  constexpr size_t kGroup = 16;
+  for (size_t start = 0; start < ids.size(); start += kGroup) {
+    const size_t end = std::min(ids.size(), start + kGroup);
+    for (size_t i = start; i < end; ++i) c_.dense_.prefetch(ids[i]);
+    for (size_t i = start; i < end; ++i) out[i] = c_.FindLocked(ids[i]);
+  }
 }
 
 std::optional<uint32_t> Catalog::Reader::NextInSeries(uint32_t dense) const {

@@ -77,6 +77,9 @@ class Catalog {
 
   // Live item count.
   size_t size() const;
+  // Makes room for `n` items in all (start-up: the id index is then not
+  // rehashed, through every id string, each time it doubles).
+  void Reserve(size_t n);
 
   // Nonzero, and distinct for every Catalog object (random): dense ids cached
   // outside the catalog (core/user_state.h) are valid only in the catalog
@@ -89,6 +92,11 @@ class Catalog {
     explicit Reader(const Catalog& c) : c_(c), lock_(c.mu_) {}
     // Dense id of a live or deleted item; nullopt if never seen.
     std::optional<uint32_t> Find(std::string_view id) const;
+    // Find of each of `ids` into `out` (ids.size() entries). The lookups of
+    // a batch overlap: the index's cache lines of several ids are
+    // prefetched before any is compared, where Find waits for each miss in
+    // turn (a lookup is ~3 cache misses at a million items).
+    void FindMany(absl::Span<const std::string_view> ids, std::optional<uint32_t>* out) const;
     const ItemRow& Row(uint32_t dense) const { return c_.rows_[dense]; }
     const std::string& Id(uint32_t dense) const { return c_.ids_[dense]; }
     uint64_t epoch() const { return c_.epoch_; }

@@ -6,7 +6,7 @@
 namespace recd::core {
 
 namespace {
-// Heap order that keeps the oldest (then earliest added) entry on top.
+// Newest first; among equal times the later add first.
 struct NewerFirst {
   template <typename T>
   bool operator()(const T& a, const T& b) const {
@@ -28,25 +28,29 @@ void ContentIndex::Add(uint32_t item, int64_t created_at_us,
 }
 
 void ContentIndex::Stage(const std::string& key, uint32_t item, int64_t created_at_us) {
-  auto& heap = staging_[key];
-  const Staged e{created_at_us, staged_order_++, item};
-  if (static_cast<int>(heap.size()) < per_label_) {
-    heap.push_back(e);
-    std::push_heap(heap.begin(), heap.end(), NewerFirst());
-  } else if (per_label_ > 0 && NewerFirst()(e, heap.front())) {
-    std::pop_heap(heap.begin(), heap.end(), NewerFirst());
-    heap.back() = e;
-    std::push_heap(heap.begin(), heap.end(), NewerFirst());
-  }
+  if (per_label_ <= 0) return;
+  auto& staged = staging_[key];
+  staged.push_back({created_at_us, staged_order_++, item});
+  // Amortised O(1) per add: at twice the bound, keep the newest per_label_
+  // (a bounded heap re-sifted on most adds when a catalog is scanned oldest
+  // first, as ids that grow with time are).
+  if (staged.size() >= 2 * static_cast<size_t>(per_label_)) Trim(&staged);
+}
+
+void ContentIndex::Trim(std::vector<Staged>* staged) const {
+  if (staged->size() <= static_cast<size_t>(per_label_)) return;
+  std::nth_element(staged->begin(), staged->begin() + per_label_, staged->end(), NewerFirst());
+  staged->resize(per_label_);
 }
 
 void ContentIndex::FinishLoading() {
   loading_ = false;
-  for (auto& [key, heap] : staging_) {
-    std::sort(heap.begin(), heap.end(), NewerFirst());
+  for (auto& [key, staged] : staging_) {
+    Trim(&staged);
+    std::sort(staged.begin(), staged.end(), NewerFirst());
     auto list = std::make_shared<List>();
-    list->reserve(heap.size());
-    for (const Staged& e : heap) list->push_back({e.item, e.created_at_us});
+    list->reserve(staged.size());
+    for (const Staged& e : staged) list->push_back({e.item, e.created_at_us});
     std::unique_lock lock(mu_);
     lists_[key] = std::move(list);
   }

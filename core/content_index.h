@@ -36,9 +36,10 @@ class ContentIndex {
   // The newest items of a key (empty list if none).
   std::shared_ptr<const List> Newest(const std::string& key) const;
 
-  // Bulk load (start-up): between StartLoading and FinishLoading, Add keeps
-  // a bounded heap per key instead of republishing a copy of the list on
-  // every add (O(per_label) each), and FinishLoading publishes the lists.
+  // Bulk load (start-up): between StartLoading and FinishLoading, Add
+  // stages entries per key (trimmed to the newest at twice the bound)
+  // instead of republishing a copy of the list on every add (O(per_label)
+  // each), and FinishLoading publishes the lists.
   // Each item must be added at most once while loading. Writer only.
   void StartLoading() { loading_ = true; }
   void FinishLoading();
@@ -58,7 +59,9 @@ class ContentIndex {
   std::unordered_map<std::string, std::shared_ptr<const List>> lists_;
   bool loading_ = false;
   uint64_t staged_order_ = 0;
-  std::unordered_map<std::string, std::vector<Staged>> staging_;  // min-heaps
+  // Keeps the newest per_label_ of `staged`.
+  void Trim(std::vector<Staged>* staged) const;
+  std::unordered_map<std::string, std::vector<Staged>> staging_;  // up to 2 x per_label_ each
 };
 
 }  // namespace recd::core

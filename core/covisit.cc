@@ -343,9 +343,8 @@ std::string Covisitation::EncodeRow(uint32_t item,
   return out;
 }
 
-absl::StatusOr<std::string> Covisitation::DecodeRow(
-    uint32_t item, std::string_view row,
-    const std::function<std::optional<uint32_t>(std::string_view)>& lookup) {
+absl::StatusOr<std::string> Covisitation::DecodeRow(uint32_t item, std::string_view row,
+                                                    const LookupMany& lookup) {
   auto corrupt = [item](const char* why) {
     return absl::DataLossError(absl::StrCat("covisit row of item ", item, ": ", why));
   };
@@ -358,19 +357,25 @@ absl::StatusOr<std::string> Covisitation::DecodeRow(
   std::string summary(row.substr(5, len));
   const uint64_t n = GetBits(summary.data() + 17, 4);
   if (summary.size() != kHeaderBytes + n * kSlotBytes) return corrupt("bad slot count");
+  std::vector<std::string_view> ids;
+  ids.reserve(n);
   size_t at = 5 + len;
   for (uint64_t i = 0; i < n; ++i) {
     if (row.size() < at + 2) return corrupt("truncated ids");
     const uint64_t id_len = GetBits(row.data() + at, 2);
     if (id_len == 0 || row.size() < at + 2 + id_len) return corrupt("truncated ids");
-    const auto dense = lookup(row.substr(at + 2, id_len));
-    if (!dense) return absl::NotFoundError("covisit row: a neighbour is not interned");
+    ids.push_back(row.substr(at + 2, id_len));
     at += 2 + id_len;
-    for (int b = 0; b < 4; ++b) {  // PutBits' byte order, in place
-      summary[kHeaderBytes + i * kSlotBytes + b] = static_cast<char>((*dense >> (8 * b)) & 0xff);
-    }
   }
   if (at != row.size()) return corrupt("trailing bytes");
+  std::vector<std::optional<uint32_t>> dense(n);
+  lookup(ids, dense.data());
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!dense[i]) return absl::NotFoundError("covisit row: a neighbour is not interned");
+    for (int b = 0; b < 4; ++b) {  // PutBits' byte order, in place
+      summary[kHeaderBytes + i * kSlotBytes + b] = static_cast<char>((*dense[i] >> (8 * b)) & 0xff);
+    }
+  }
   return summary;
 }
 

@@ -52,15 +52,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/ann_index.h"
 
 namespace recd::core {
@@ -138,15 +139,18 @@ class Covisitation {
   // id to its item id (a view that stays valid during the call).
   std::string EncodeRow(uint32_t item,
                         const std::function<std::string_view(uint32_t)>& id_of) const;
+  // Item ids -> this process's dense ids (nullopt if unknown), a row's
+  // neighbours at a time: out has ids.size() entries.
+  using LookupMany =
+      std::function<void(absl::Span<const std::string_view> ids, std::optional<uint32_t>* out)>;
   // The Restore() bytes of a stored row, its neighbours renumbered by
-  // `lookup` (item id -> this process's dense id, nullopt if unknown).
-  // DATA_LOSS for a malformed row, or one written in the dense-id-only
-  // format of earlier builds (its co-visitation restarts); NOT_FOUND when
-  // `lookup` does not know a neighbour. Pure: any thread, so a start-up can
-  // decode rows in parallel.
-  [[nodiscard]] static absl::StatusOr<std::string> DecodeRow(
-      uint32_t item, std::string_view row,
-      const std::function<std::optional<uint32_t>(std::string_view)>& lookup);
+  // `lookup` (called once, with all of them, so it can overlap their
+  // lookups: Catalog::Reader::FindMany). DATA_LOSS for a malformed row, or
+  // one written in the dense-id-only format of earlier builds (its
+  // co-visitation restarts); NOT_FOUND when `lookup` does not know a
+  // neighbour. Pure: any thread, so a start-up can decode rows in parallel.
+  [[nodiscard]] static absl::StatusOr<std::string> DecodeRow(uint32_t item, std::string_view row,
+                                                             const LookupMany& lookup);
 
   // Writer. Approximate bytes held by summaries and published lists.
   size_t ApproxBytes() const { return bytes_; }

@@ -1,7 +1,9 @@
 #include "core/catalog.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -243,6 +245,33 @@ TEST(CatalogTest, ReUpsertMovesAnItemBetweenSeries) {
   Catalog::Reader r(c);
   EXPECT_FALSE(r.NextInSeries(b1).has_value());
   EXPECT_EQ(r.Row(moved).series, ItemRow::kNoSeries);
+}
+
+// FindMany answers as Find does for every id of a batch longer than its
+// prefetch group, known ids, interned-only ids and unknown ones alike, and
+// a reserved catalog numbers items as an unreserved one.
+TEST(CatalogTest, FindManyAnswersAsFindAndReserveKeepsTheNumbering) {
+  Catalog reserved, plain;
+  reserved.Reserve(1000);
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = "item-" + std::to_string(i);
+    const uint32_t a = i % 3 == 0 ? reserved.Intern(id) : reserved.Upsert(Info(id));
+    const uint32_t b = i % 3 == 0 ? plain.Intern(id) : plain.Upsert(Info(id));
+    EXPECT_EQ(a, b) << id;
+  }
+  std::vector<std::string> ids;
+  for (int i = 0; i < 400; i += 7) ids.push_back("item-" + std::to_string(i));
+  ids.push_back("");
+  std::vector<std::string_view> views(ids.begin(), ids.end());
+  Catalog::Reader r(reserved);
+  std::vector<std::optional<uint32_t>> got(views.size());
+  r.FindMany(views, got.data());
+  int known = 0;
+  for (size_t i = 0; i < views.size(); ++i) {
+    EXPECT_EQ(got[i], r.Find(views[i])) << views[i];
+    known += got[i].has_value() ? 1 : 0;
+  }
+  EXPECT_EQ(known, 43);  // item-0 .. item-294 in steps of 7
 }
 
 }  // namespace

@@ -283,8 +283,10 @@ TEST(CovisitTest, StoredRowRenumbersNeighboursOnRestore) {
 
   // The new process numbers item-N as 100 + N.
   auto r = Make(o);
-  auto intern = [](std::string_view id) -> std::optional<uint32_t> {
-    return 100 + static_cast<uint32_t>(std::stoul(std::string(id.substr(5))));
+  auto intern = [](absl::Span<const std::string_view> ids, std::optional<uint32_t>* out) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      out[i] = 100 + static_cast<uint32_t>(std::stoul(std::string(ids[i].substr(5))));
+    }
   };
   auto restore_row = [&](uint32_t item, std::string_view stored) {
     auto summary = Covisitation::DecodeRow(item, stored, intern);
