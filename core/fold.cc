@@ -151,6 +151,7 @@ FoldWorker::FoldWorker(FoldDeps deps, const EngineOptions* options, FoldStats* s
   // A log to replay waits from the start.
   caught_up_ = target_ <= folded_.load();
   waiting_since_ = std::chrono::steady_clock::now();
+  events_ = deps_.store->NewTailer(storage::Cf::kEvents);
   writer_ = std::make_unique<FoldWriter>(deps_.store, deps_.users, folded_.load(),
                                          static_cast<size_t>(options_->max_unpersisted_events));
   pool_ = std::make_unique<WorkerPool>(std::max(0, options_->fold_threads - 1), "recd-fold-help");
@@ -341,7 +342,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   int n = 0;
   std::vector<StoredEvent> events;
   absl::Status scan =
-      deps_.store->Scan(storage::Cf::kEvents, storage::EncodeU64(from),
+      events_->Read(storage::EncodeU64(from),
                         [&](std::string_view seq_key, std::string_view value) {
                           StoredEvent& e = events.emplace_back();
                           if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {

@@ -157,6 +157,8 @@ class FoldWorker {
   static constexpr auto kPopularityPublishInterval = std::chrono::milliseconds(5);
   std::chrono::steady_clock::time_point last_popularity_publish_;
 
+  // The event log, followed from the watermark (worker thread only).
+  std::unique_ptr<storage::Store::Tailer> events_;
   // Helpers for the batch's independent work (options->fold_threads - 1).
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<FoldWriter> writer_;  // stopped after thread_

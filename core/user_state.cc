@@ -66,8 +66,24 @@ void PrepareForFold(Catalog& catalog, UserState* state) {
     for (const std::string& t : names) AddType(t, state, &item);
   }
   if (state->dense_epoch() == catalog.epoch()) return;
-  for (UserItem& item : *state->mutable_items()) item.set_dense(catalog.Intern(item.item_id()));
-  for (auto& s : *state->mutable_session()) s.set_dense(catalog.Intern(s.item_id()));
+  // A state of another run (read from RocksDB): all of its ids looked up
+  // together, their cache misses overlapped (FindMany); the few the catalog
+  // does not know yet are interned after.
+  std::vector<std::string_view> ids;
+  ids.reserve(state->items_size() + state->session_size());
+  for (const UserItem& item : state->items()) ids.push_back(item.item_id());
+  for (const auto& s : state->session()) ids.push_back(s.item_id());
+  std::vector<std::optional<uint32_t>> dense(ids.size());
+  {
+    Catalog::Reader r(catalog);
+    r.FindMany(ids, dense.data());
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!dense[i]) dense[i] = catalog.Intern(ids[i]);
+  }
+  size_t i = 0;
+  for (UserItem& item : *state->mutable_items()) item.set_dense(*dense[i++]);
+  for (auto& s : *state->mutable_session()) s.set_dense(*dense[i++]);
   state->set_dense_epoch(catalog.epoch());
 }
 

@@ -252,6 +252,49 @@ TEST_F(StoreTest, ScanOfEncodedKeysIsNumericOrderFromStart) {
   EXPECT_EQ(seen, (std::vector<uint64_t>{255, 256}));
 }
 
+// A Tailer created before the writes sees them, across a flush (which
+// moves the memtable it read into a file) and from any start key, and
+// stays inside its column family.
+TEST_F(StoreTest, TailerReadsWhatWasWrittenSinceItsCreationAcrossFlushes) {
+  auto store = OpenDb();
+  ASSERT_NE(store, nullptr);
+  auto tail = store->NewTailer(Cf::kEvents);
+  auto read = [&](uint64_t from) {
+    std::vector<uint64_t> seen;
+    EXPECT_TRUE(tail->Read(EncodeU64(from), [&](std::string_view k, std::string_view v) {
+                      EXPECT_EQ(std::string(v), "e" + std::to_string(DecodeU64(k)));
+                      seen.push_back(DecodeU64(k));
+                      return true;
+                    }).ok());
+    return seen;
+  };
+  EXPECT_TRUE(read(1).empty());
+  auto put = [&](uint64_t from, uint64_t to) {
+    WriteBatch b;
+    for (uint64_t i = from; i <= to; ++i) b.Put(Cf::kEvents, EncodeU64(i), "e" + std::to_string(i));
+    b.Put(Cf::kUsers, EncodeU64(from), "other cf");
+    ASSERT_TRUE(store->Write(b, false).ok());
+  };
+  put(1, 3);
+  EXPECT_EQ(read(1), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(read(4), (std::vector<uint64_t>{}));
+  put(4, 5);
+  ASSERT_TRUE(store->Flush().ok());
+  put(6, 8);
+  EXPECT_EQ(read(4), (std::vector<uint64_t>{4, 5, 6, 7, 8}));
+  EXPECT_EQ(read(2), (std::vector<uint64_t>{2, 3, 4, 5, 6, 7, 8}));
+  ASSERT_TRUE(store->Flush().ok());
+  put(9, 9);
+  std::vector<uint64_t> first_two;
+  ASSERT_TRUE(tail->Read(EncodeU64(7), [&](std::string_view k, std::string_view) {
+                    first_two.push_back(DecodeU64(k));
+                    return first_two.size() < 2;
+                  }).ok());
+  EXPECT_EQ(first_two, (std::vector<uint64_t>{7, 8}));
+  EXPECT_EQ(read(9), (std::vector<uint64_t>{9}));
+  tail.reset();  // before the store
+}
+
 TEST_F(StoreTest, ScanStaysInsideItsColumnFamily) {
   auto store = OpenDb();
   ASSERT_NE(store, nullptr);
