@@ -90,6 +90,11 @@ uint32_t Catalog::Intern(std::string_view id) {
   return InternLocked(id);
 }
 
+void Catalog::InternMany(absl::Span<const std::string> ids, uint32_t* out) {
+  std::unique_lock lock(mu_);
+  for (size_t i = 0; i < ids.size(); ++i) out[i] = InternLocked(ids[i]);
+}
+
 std::optional<uint32_t> Catalog::Remove(std::string_view id) {
   std::unique_lock lock(mu_);
   auto d = FindLocked(id);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -586,7 +587,11 @@ EngineStats Engine::Stats() const {
 
 absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::string& dir, bool gate,
                                                                 ModelLoadResult* result) {
-  auto data = ReadModelSnapshot(dir);
+  // The vectors are kept only where they are used: the recall gate and a
+  // small model's exact index; a large one's are read from its HNSW file.
+  auto data = ReadModelSnapshot(
+      dir, gate ? std::numeric_limits<size_t>::max()
+                : static_cast<size_t>(options_.exact_search_max_items));
   if (!data.ok()) return data.status();
   const auto& mf = data->manifest;
   const int dim = mf.dim();
@@ -595,7 +600,7 @@ absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::strin
     return absl::DataLossError("model " + dir + ": trained_items exceeds its rows");
   }
   std::vector<uint32_t> dense(rows);
-  for (size_t r = 0; r < rows; ++r) dense[r] = catalog_.Intern(data->item_ids[r]);
+  catalog_.InternMany(data->item_ids, dense.data());
 
   AnnOptions ann;
   ann.dim = dim;

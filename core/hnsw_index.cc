@@ -418,17 +418,27 @@ absl::Status ValidateGraph(Graph* g, const Header& h, int dim, const std::string
 // Reads the payload into `g` (constructed with h.count elements and h.m).
 // REQUIRES: f is positioned after the header; the checksum has been verified.
 absl::Status ReadGraph(std::FILE* f, const Header& h, Graph* g, const std::string& path,
-                       const std::vector<uint32_t>* relabel) {
+                       const std::vector<uint32_t>* relabel, Checksum* sum) {
   const size_t count = h.count;
-  if (!ReadExact(f, g->data_level0_memory_, count * g->size_data_per_element_)) {
-    return DataLoss(path, "truncated level-0 block");
+  // Read and summed in slices, each while it is still in cache.
+  auto read = [&](void* out, size_t len) {
+    if (!ReadExact(f, out, len)) return false;
+    sum->Update(out, len);
+    return true;
+  };
+  char* level0 = g->data_level0_memory_;
+  for (size_t left = count * g->size_data_per_element_; left > 0;) {
+    const size_t n = std::min<size_t>(left, kIoBufferBytes);
+    if (!read(level0, n)) return DataLoss(path, "truncated level-0 block");
+    level0 += n;
+    left -= n;
   }
   // From here the destructor frees linkLists_[i] for element_levels_[i] > 0,
   // so a level is recorded only once its list is allocated.
   g->cur_element_count = count;
   for (size_t i = 0; i < count; ++i) {
     uint32_t level;
-    if (!ReadExact(f, &level, sizeof(level))) return DataLoss(path, "truncated link lists");
+    if (!read(&level, sizeof(level))) return DataLoss(path, "truncated link lists");
     if (level > static_cast<uint32_t>(h.max_level)) {
       return DataLoss(path, absl::StrCat("level ", level, " above the top level at element ", i));
     }
@@ -437,9 +447,12 @@ absl::Status ReadGraph(std::FILE* f, const Header& h, Graph* g, const std::strin
     g->linkLists_[i] = static_cast<char*>(std::malloc(bytes));
     if (g->linkLists_[i] == nullptr) return absl::ResourceExhaustedError("loading HNSW links");
     g->element_levels_[i] = static_cast<int>(level);
-    if (!ReadExact(f, g->linkLists_[i], bytes)) return DataLoss(path, "truncated link lists");
+    if (!read(g->linkLists_[i], bytes)) return DataLoss(path, "truncated link lists");
   }
   if (std::fgetc(f) != EOF) return DataLoss(path, "trailing bytes after the graph");
+  // Nothing read so far has been trusted beyond the bounds checked on the
+  // way; the graph is validated only once the bytes are known good.
+  if (sum->Finish() != h.checksum) return DataLoss(path, "checksum mismatch");
   return ValidateGraph(g, h, static_cast<int>(h.dim), path, relabel);
 }
 
@@ -563,23 +576,38 @@ absl::StatusOr<std::unique_ptr<AnnIndex>> LoadHnswIndex(const std::string& path,
         path, absl::StrCat("truncated or extended: header says ", h.payload_bytes + kHeaderBytes,
                            " bytes, file has ", file_bytes));
   }
-  std::rewind(f.get());
-  absl::StatusOr<uint64_t> checksum = ChecksumFile(f.get(), path);
-  if (!checksum.ok()) return checksum.status();
-  if (*checksum != h.checksum) return DataLoss(path, "checksum mismatch");
-  if (absl::Status s = CheckHeader(h, options, path); !s.ok()) return s;
+  // The file is summed as it is read (one pass over it, not two). A header
+  // this build refuses is reported as such only when the file is intact:
+  // a corrupted one is DATA_LOSS whatever field the damage hit.
+  auto unless_corrupt = [&](absl::Status refusal) -> absl::Status {
+    std::rewind(f.get());
+    absl::StatusOr<uint64_t> checksum = ChecksumFile(f.get(), path);
+    if (!checksum.ok()) return checksum.status();
+    if (*checksum != h.checksum) return DataLoss(path, "checksum mismatch");
+    return refusal;
+  };
+  if (absl::Status s = CheckHeader(h, options, path); !s.ok()) return unless_corrupt(s);
 
   auto index = std::make_unique<HnswIndex>(options.dim, options.ef_search);
-  if (h.count == 0) return index;
+  if (h.count == 0) {
+    if (absl::Status s = unless_corrupt(absl::OkStatus()); !s.ok()) return s;
+    return index;
+  }
   try {
+    // Bounded by the file: CheckHeader holds count to payload_bytes /
+    // bytes_per_element, and the layout must match.
     auto graph =
         std::make_unique<Graph>(index->space(), h.count, h.m, h.ef_construction, kRandomSeed);
     if (graph->size_data_per_element_ != h.bytes_per_element) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("HNSW index file ", path, ": element layout differs from this build"));
+      return unless_corrupt(absl::FailedPreconditionError(
+          absl::StrCat("HNSW index file ", path, ": element layout differs from this build")));
     }
-    if (std::fseek(f.get(), kHeaderBytes, SEEK_SET) != 0) return IoError("cannot seek", path);
-    if (absl::Status s = ReadGraph(f.get(), h, graph.get(), path, relabel); !s.ok()) return s;
+    Checksum sum;
+    Put<uint64_t>(raw, kChecksumOffset, 0);  // summed as zero, as written
+    sum.Update(raw, kHeaderBytes);
+    if (absl::Status s = ReadGraph(f.get(), h, graph.get(), path, relabel, &sum); !s.ok()) {
+      return s;
+    }
     index->SetGraph(std::move(graph));
   } catch (const std::exception& e) {
     return FromException(e);

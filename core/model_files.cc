@@ -9,8 +9,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <unordered_set>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/checksum.h"
 #include "core/file_util.h"
@@ -118,7 +118,8 @@ bool AllFinite(const float* v, size_t n) {
   return true;
 }
 
-absl::Status ReadVectors(const std::string& path, const ModelManifest& mf, ModelData* m) {
+absl::Status ReadVectors(const std::string& path, const ModelManifest& mf, bool keep,
+                         ModelData* m) {
   File f(std::fopen(path.c_str(), "rbe"));
   if (f == nullptr) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no model file ", path));
@@ -154,7 +155,7 @@ absl::Status ReadVectors(const std::string& path, const ModelManifest& mf, Model
     return DataLoss(path, "truncated: too small for its row count");
   }
   m->item_ids.resize(count);
-  std::unordered_set<std::string_view> seen;
+  absl::flat_hash_set<std::string_view> seen;
   seen.reserve(count);
   for (uint64_t r = 0; r < count; ++r) {
     uint32_t len;
@@ -165,9 +166,22 @@ absl::Status ReadVectors(const std::string& path, const ModelManifest& mf, Model
   for (const auto& id : m->item_ids) {
     if (!seen.insert(id).second) return DataLoss(path, "duplicate item id " + id);
   }
-  m->vectors.resize(count * dim);
-  if (!read(m->vectors.data(), m->vectors.size() * sizeof(float))) {
-    return DataLoss(path, "truncated vectors");
+  if (keep) {
+    m->vectors.resize(count * dim);
+    if (!read(m->vectors.data(), m->vectors.size() * sizeof(float))) {
+      return DataLoss(path, "truncated vectors");
+    }
+  } else {
+    // Whole rows at a time through a buffer of ~1 MB.
+    std::vector<float> buf(std::max<size_t>(1, (1u << 18) / dim) * dim);
+    bool finite = true;
+    for (size_t left = count * dim; left > 0;) {
+      const size_t n = std::min(left, buf.size());
+      if (!read(buf.data(), n * sizeof(float))) return DataLoss(path, "truncated vectors");
+      finite = finite && AllFinite(buf.data(), n);
+      left -= n;
+    }
+    if (!finite) return DataLoss(path, "non-finite value");
   }
   if (std::fgetc(f.get()) != EOF) return DataLoss(path, "trailing bytes");
   if (sum.Finish() != mf.vectors_checksum()) return DataLoss(path, "checksum mismatch");
@@ -230,7 +244,7 @@ absl::Status WriteModelSnapshot(ModelData* model, const AnnIndex& index, const s
   return SyncParentDir(dir);
 }
 
-absl::StatusOr<ModelData> ReadModelSnapshot(const std::string& dir) {
+absl::StatusOr<ModelData> ReadModelSnapshot(const std::string& dir, size_t keep_vectors_up_to) {
   const std::string manifest_path = Join(dir, "MANIFEST");
   auto raw = ReadAll(manifest_path);
   if (!raw.ok()) return raw.status();
@@ -262,7 +276,10 @@ absl::StatusOr<ModelData> ReadModelSnapshot(const std::string& dir) {
       mf.als_lambda() < 0) {
     return DataLoss(manifest_path, "bad als_alpha or als_lambda");
   }
-  if (auto s = ReadVectors(Join(dir, "vectors.bin"), mf, &m); !s.ok()) return s;
+  if (auto s = ReadVectors(Join(dir, "vectors.bin"), mf, mf.items() <= keep_vectors_up_to, &m);
+      !s.ok()) {
+    return s;
+  }
   const std::string labels_path = Join(dir, "labels.pb");
   auto labels = ReadAll(labels_path);
   if (!labels.ok()) return labels.status();

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -50,11 +51,16 @@ struct ModelData {
                                               const std::string& dir);
 
 // Reads and verifies the manifest, vectors and labels of the snapshot at
-// `dir` (not the index: see ModelIndexPath).
+// `dir` (not the index: see ModelIndexPath). The vectors of a snapshot of
+// more than `keep_vectors_up_to` rows are verified (checksum, finite) as
+// they stream past but not kept (ModelData.vectors stays empty): a server
+// that reads them from the HNSW index needs no second copy (at a million
+// 64-d rows, 256 MB allocated, zeroed and freed at every start).
 // Errors: NOT_FOUND if `dir` or its MANIFEST is missing; DATA_LOSS for a
 // corrupt or truncated file (names the file); FAILED_PRECONDITION for an
 // unknown format; INTERNAL on other I/O errors.
-[[nodiscard]] absl::StatusOr<ModelData> ReadModelSnapshot(const std::string& dir);
+[[nodiscard]] absl::StatusOr<ModelData> ReadModelSnapshot(
+    const std::string& dir, size_t keep_vectors_up_to = std::numeric_limits<size_t>::max());
 
 // The index file of the snapshot at `dir` (load it with LoadHnswIndex).
 std::string ModelIndexPath(const std::string& dir);

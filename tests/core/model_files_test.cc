@@ -8,6 +8,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -191,7 +192,8 @@ TEST_F(ModelFilesTest, WriteReadRoundTrip) {
 
 // Every single-byte corruption of a checksummed file must be reported as an
 // error naming that file; none may crash or be accepted.
-void ExpectEveryFlipRejected(const std::string& dir, const std::string& name) {
+void ExpectEveryFlipRejected(const std::string& dir, const std::string& name,
+                             size_t keep_vectors_up_to = std::numeric_limits<size_t>::max()) {
   const std::string path = dir + "/" + name;
   const std::string good = ReadAll(path);
   ASSERT_FALSE(good.empty());
@@ -202,7 +204,7 @@ void ExpectEveryFlipRejected(const std::string& dir, const std::string& name) {
     std::string bad = good;
     bad[at] = static_cast<char>(bad[at] ^ mask);
     WriteAll(path, bad);
-    const absl::Status s = ReadModelSnapshot(dir).status();
+    const absl::Status s = ReadModelSnapshot(dir, keep_vectors_up_to).status();
     if (s.ok()) {
       if (++accepted <= 5) {
         ADD_FAILURE() << name << ": flipping byte " << at << " (mask " << mask << ") was accepted";
@@ -223,6 +225,25 @@ void ExpectEveryFlipRejected(const std::string& dir, const std::string& name) {
 
 TEST_F(ModelFilesTest, EveryFlippedByteInVectorsIsDataLoss) {
   ExpectEveryFlipRejected(Write("snap", /*rows=*/12), "vectors.bin");
+}
+
+// Vectors streamed past (not kept) are verified all the same.
+TEST_F(ModelFilesTest, EveryFlippedByteInVectorsIsDataLossWhenTheyAreNotKept) {
+  ExpectEveryFlipRejected(Write("snap", /*rows=*/12), "vectors.bin", /*keep_vectors_up_to=*/0);
+}
+
+// A snapshot of more rows than keep_vectors_up_to gives its ids and labels
+// without the vectors; up to it, with them.
+TEST_F(ModelFilesTest, VectorsAreKeptOnlyUpToTheRowLimit) {
+  const std::string dir = Write("snap", /*rows=*/12);
+  auto without = ReadModelSnapshot(dir, 11);
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_EQ(without->item_ids, written_.item_ids);
+  EXPECT_TRUE(without->vectors.empty());
+  EXPECT_EQ(without->labels.labels_size(), written_.labels.labels_size());
+  auto with = ReadModelSnapshot(dir, 12);
+  ASSERT_TRUE(with.ok()) << with.status();
+  EXPECT_EQ(with->vectors, written_.vectors);
 }
 
 TEST_F(ModelFilesTest, EveryFlippedByteInLabelsIsDataLoss) {
