@@ -145,7 +145,7 @@ std::optional<uint32_t> Catalog::Reader::NextInSeries(uint32_t dense) const {
 }
 
 std::optional<uint32_t> Catalog::Reader::Label(std::string_view label) const {
-  auto it = c_.labels_.find(std::string(label));
+  auto it = c_.labels_.find(absl::string_view(label.data(), label.size()));
   if (it == c_.labels_.end()) return std::nullopt;
   return it->second;
 }

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
@@ -146,7 +147,7 @@ class Catalog {
   std::vector<std::string> ids_;
   absl::flat_hash_set<uint32_t, IdHash, IdEq> dense_{0, IdHash{&ids_}, IdEq{&ids_}};
   std::vector<ItemRow> rows_;
-  std::unordered_map<std::string, uint32_t> labels_;
+  absl::flat_hash_map<std::string, uint32_t> labels_;
   std::vector<std::string> label_names_;
   // series label -> (series_index, dense id) sorted; deleted items stay
   // listed and are skipped by NextInSeries.

@@ -15,8 +15,9 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace recd::core {
 
@@ -56,12 +57,12 @@ class ContentIndex {
 
   const int per_label_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const List>> lists_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const List>> lists_;
   bool loading_ = false;
   uint64_t staged_order_ = 0;
   // Keeps the newest per_label_ of `staged`.
   void Trim(std::vector<Staged>* staged) const;
-  std::unordered_map<std::string, std::vector<Staged>> staging_;  // up to 2 x per_label_ each
+  absl::flat_hash_map<std::string, std::vector<Staged>> staging_;  // up to 2 x per_label_ each
 };
 
 }  // namespace recd::core

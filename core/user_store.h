@@ -17,6 +17,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "recd/v1/records.pb.h"
 #include "storage/store.h"
@@ -70,7 +71,9 @@ class UserStore {
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<std::string, UserStatePtr> map;          // the bounded cache
-    std::unordered_map<std::string, UserStatePtr> unpersisted;  // pinned, not evicted
+    // Pinned, not evicted. Flat: the writer looks up every state it
+    // persisted (a node map's chain of misses was ~10% of the writer).
+    absl::flat_hash_map<std::string, UserStatePtr> unpersisted;
     uint64_t puts = 0;  // a read from RocksDB that raced a Put may be stale
   };
   Shard& ShardFor(const std::string& key);
