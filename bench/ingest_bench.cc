@@ -200,7 +200,7 @@ class LagProbe {
           break;
         }
         std::this_thread::sleep_for(Clock::now() - acked < kFinePollFor ? kPollInterval
-                                                                         : kSlowPollInterval);
+                                                                        : kSlowPollInterval);
       }
       std::this_thread::sleep_until(next);
     }

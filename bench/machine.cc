@@ -96,9 +96,10 @@ std::string Describe(const Machine& m) {
   std::string s = Sprintf("%d cores, %s, %.1f GiB RAM, load average %.2f %.2f %.2f (at start), %s",
                           m.cores, m.cpu_model.c_str(), m.ram_gib, m.load1, m.load5, m.load15,
                           m.kernel.c_str());
-  s += Sprintf("\n  memory latency %.0f ns (dependent random reads over 64 MiB), CPU steal %.0f%% "
-               "during that probe",
-               m.memory_latency_ns, m.steal_percent);
+  s += Sprintf(
+      "\n  memory latency %.0f ns (dependent random reads over 64 MiB), CPU steal %.0f%% "
+      "during that probe",
+      m.memory_latency_ns, m.steal_percent);
   if (m.cores > 0 && m.load1 > m.cores / 2.0) {
     s += Sprintf("\n  WARNING: load average %.2f on %d cores: other work shares this machine; "
                  "figures are pessimistic",

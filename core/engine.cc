@@ -589,9 +589,8 @@ absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::strin
                                                                 ModelLoadResult* result) {
   // The vectors are kept only where they are used: the recall gate and a
   // small model's exact index; a large one's are read from its HNSW file.
-  auto data = ReadModelSnapshot(
-      dir, gate ? std::numeric_limits<size_t>::max()
-                : static_cast<size_t>(options_.exact_search_max_items));
+  auto data = ReadModelSnapshot(dir, gate ? std::numeric_limits<size_t>::max()
+                                          : static_cast<size_t>(options_.exact_search_max_items));
   if (!data.ok()) return data.status();
   const auto& mf = data->manifest;
   const int dim = mf.dim();

@@ -341,22 +341,21 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   uint64_t last = from - 1;
   int n = 0;
   std::vector<StoredEvent> events;
-  absl::Status scan =
-      events_->Read(storage::EncodeU64(from),
-                        [&](std::string_view seq_key, std::string_view value) {
-                          StoredEvent& e = events.emplace_back();
-                          if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                            // A corrupt record must not stall the fold-in for good: skip it
-                            // (counted and logged), the watermark moves past it.
-                            events.pop_back();
-                            last = storage::DecodeU64(seq_key);
-                            stats_->events_skipped.fetch_add(1, std::memory_order_relaxed);
-                            spdlog::error("events CF: skipping unparsable event seq {}", last);
-                            return ++n < o.max_batch_events;
-                          }
-                          last = e.seq();
-                          return ++n < o.max_batch_events;
-                        });
+  absl::Status scan = events_->Read(
+      storage::EncodeU64(from), [&](std::string_view seq_key, std::string_view value) {
+        StoredEvent& e = events.emplace_back();
+        if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          // A corrupt record must not stall the fold-in for good: skip it
+          // (counted and logged), the watermark moves past it.
+          events.pop_back();
+          last = storage::DecodeU64(seq_key);
+          stats_->events_skipped.fetch_add(1, std::memory_order_relaxed);
+          spdlog::error("events CF: skipping unparsable event seq {}", last);
+          return ++n < o.max_batch_events;
+        }
+        last = e.seq();
+        return ++n < o.max_batch_events;
+      });
   if (!scan.ok()) return scan;
   if (n == 0) return 0;
   // Behind: the batch's user solves (the fold-in's largest cost) are left

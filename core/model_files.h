@@ -21,8 +21,8 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 

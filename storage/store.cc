@@ -91,8 +91,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
     const Cf cf = static_cast<Cf>(i);
     const bool scanned = cf == Cf::kEvents || cf == Cf::kImpressions;
-    descs.emplace_back(std::string(kCfNames[i]),
-                       cf == Cf::kUsers ? users_opts : scanned ? cf_opts : point_opts);
+    descs.emplace_back(std::string(kCfNames[i]), cf == Cf::kUsers ? users_opts
+                                                 : scanned        ? cf_opts
+                                                                  : point_opts);
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -185,22 +186,27 @@ absl::Status Store::Scan(Cf cf, std::string_view start, const ScanFn& fn) const 
 }
 
 std::unique_ptr<Store::Tailer> Store::NewTailer(Cf cf) const {
-  rocksdb::ReadOptions ro;
-  ro.tailing = true;
-  return std::unique_ptr<Tailer>(
-      new Tailer(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, handles_[static_cast<int>(cf)]))));
+  return std::unique_ptr<Tailer>(new Tailer(db_.get(), handles_[static_cast<int>(cf)]));
 }
 
-Store::Tailer::Tailer(std::unique_ptr<rocksdb::Iterator> it) : it_(std::move(it)) {}
+Store::Tailer::Tailer(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
 Store::Tailer::~Tailer() = default;
 
 absl::Status Store::Tailer::Read(std::string_view start, const ScanFn& fn) {
+  if (it_ == nullptr) {
+    rocksdb::ReadOptions ro;
+    ro.tailing = true;
+    it_.reset(db_->NewIterator(ro, cf_));
+  }
   for (it_->Seek(ToSlice(start)); it_->Valid(); it_->Next()) {
     auto k = it_->key();
     auto v = it_->value();
     if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
   }
-  return FromRocks(it_->status(), "tail read");
+  absl::Status st = FromRocks(it_->status(), "tail read");
+  // An iterator keeps its error: the next read (a retry) starts afresh.
+  if (!st.ok()) it_.reset();
+  return st;
 }
 
 absl::Status Store::Checkpoint(const std::string& dir) const {

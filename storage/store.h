@@ -147,7 +147,10 @@ class Store {
 // the files), and skips files that end before the key sought. Scan instead
 // builds an iterator over every memtable, file and level and seeks each one
 // (reading their index blocks: ~6% of a busy server's CPU when the fold-in
-// did so several hundred times a second). One thread at a time.
+// did so several hundred times a second). Between reads it holds the view
+// of its last one (the memtables and files it read, released by the next
+// read). After an error the next read starts with a new iterator. One
+// thread at a time.
 class Store::Tailer {
  public:
   ~Tailer();
@@ -160,8 +163,10 @@ class Store::Tailer {
 
  private:
   friend class Store;
-  explicit Tailer(std::unique_ptr<rocksdb::Iterator> it);
-  std::unique_ptr<rocksdb::Iterator> it_;
+  Tailer(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf);
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::unique_ptr<rocksdb::Iterator> it_;  // created by the first read
 };
 
 }  // namespace recd::storage

@@ -4,11 +4,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <random>
 #include <regex>
 #include <set>
-#include <limits>
 #include <string>
 #include <vector>
 

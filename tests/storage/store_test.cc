@@ -261,11 +261,13 @@ TEST_F(StoreTest, TailerReadsWhatWasWrittenSinceItsCreationAcrossFlushes) {
   auto tail = store->NewTailer(Cf::kEvents);
   auto read = [&](uint64_t from) {
     std::vector<uint64_t> seen;
-    EXPECT_TRUE(tail->Read(EncodeU64(from), [&](std::string_view k, std::string_view v) {
-                      EXPECT_EQ(std::string(v), "e" + std::to_string(DecodeU64(k)));
-                      seen.push_back(DecodeU64(k));
-                      return true;
-                    }).ok());
+    EXPECT_TRUE(tail->Read(EncodeU64(from),
+                           [&](std::string_view k, std::string_view v) {
+                             EXPECT_EQ(std::string(v), "e" + std::to_string(DecodeU64(k)));
+                             seen.push_back(DecodeU64(k));
+                             return true;
+                           })
+                    .ok());
     return seen;
   };
   EXPECT_TRUE(read(1).empty());
@@ -286,10 +288,12 @@ TEST_F(StoreTest, TailerReadsWhatWasWrittenSinceItsCreationAcrossFlushes) {
   ASSERT_TRUE(store->Flush().ok());
   put(9, 9);
   std::vector<uint64_t> first_two;
-  ASSERT_TRUE(tail->Read(EncodeU64(7), [&](std::string_view k, std::string_view) {
-                    first_two.push_back(DecodeU64(k));
-                    return first_two.size() < 2;
-                  }).ok());
+  ASSERT_TRUE(tail->Read(EncodeU64(7),
+                         [&](std::string_view k, std::string_view) {
+                           first_two.push_back(DecodeU64(k));
+                           return first_two.size() < 2;
+                         })
+                  .ok());
   EXPECT_EQ(first_two, (std::vector<uint64_t>{7, 8}));
   EXPECT_EQ(read(9), (std::vector<uint64_t>{9}));
   tail.reset();  // before the store
