@@ -166,26 +166,24 @@ absl::Status ReadVectors(const std::string& path, const ModelManifest& mf, bool 
   for (const auto& id : m->item_ids) {
     if (!seen.insert(id).second) return DataLoss(path, "duplicate item id " + id);
   }
+  // Kept: read whole. Not kept: whole rows at a time through ~1 MB.
+  std::vector<float> stream;
   if (keep) {
     m->vectors.resize(count * dim);
-    if (!read(m->vectors.data(), m->vectors.size() * sizeof(float))) {
-      return DataLoss(path, "truncated vectors");
-    }
   } else {
-    // Whole rows at a time through a buffer of ~1 MB.
-    std::vector<float> buf(std::max<size_t>(1, (1u << 18) / dim) * dim);
-    bool finite = true;
-    for (size_t left = count * dim; left > 0;) {
-      const size_t n = std::min(left, buf.size());
-      if (!read(buf.data(), n * sizeof(float))) return DataLoss(path, "truncated vectors");
-      finite = finite && AllFinite(buf.data(), n);
-      left -= n;
-    }
-    if (!finite) return DataLoss(path, "non-finite value");
+    stream.resize(std::max<size_t>(1, (1u << 18) / dim) * dim);
+  }
+  std::vector<float>& buf = keep ? m->vectors : stream;
+  bool finite = true;
+  for (size_t left = count * dim; left > 0;) {
+    const size_t n = std::min(left, buf.size());
+    if (!read(buf.data(), n * sizeof(float))) return DataLoss(path, "truncated vectors");
+    finite = finite && AllFinite(buf.data(), n);
+    left -= n;
   }
   if (std::fgetc(f.get()) != EOF) return DataLoss(path, "trailing bytes");
   if (sum.Finish() != mf.vectors_checksum()) return DataLoss(path, "checksum mismatch");
-  if (!AllFinite(m->vectors.data(), m->vectors.size())) return DataLoss(path, "non-finite value");
+  if (!finite) return DataLoss(path, "non-finite value");
   return absl::OkStatus();
 }
 

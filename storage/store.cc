@@ -169,6 +169,22 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Cf cf, std::string_view ke
   return std::optional<std::string>(std::move(value));
 }
 
+namespace {
+
+// fn(key, value) from the first key >= start until fn returns false or
+// the iterator ends; the iterator's status after.
+absl::Status IterateFrom(rocksdb::Iterator* it, std::string_view start, const Store::ScanFn& fn,
+                         const char* what) {
+  for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  return FromRocks(it->status(), what);
+}
+
+}  // namespace
+
 absl::Status Store::Scan(Cf cf, std::string_view start, const ScanFn& fn) const {
   // Scans are bulk reads (start-up loads, the fold-in's pass over new
   // events, exports): each block is read once, so caching it would only
@@ -177,12 +193,7 @@ absl::Status Store::Scan(Cf cf, std::string_view start, const ScanFn& fn) const 
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[static_cast<int>(cf)]));
-  for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
-    auto k = it->key();
-    auto v = it->value();
-    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
-  }
-  return FromRocks(it->status(), "scan");
+  return IterateFrom(it.get(), start, fn, "scan");
 }
 
 std::unique_ptr<Store::Tailer> Store::NewTailer(Cf cf) const {
@@ -198,12 +209,7 @@ absl::Status Store::Tailer::Read(std::string_view start, const ScanFn& fn) {
     ro.tailing = true;
     it_.reset(db_->NewIterator(ro, cf_));
   }
-  for (it_->Seek(ToSlice(start)); it_->Valid(); it_->Next()) {
-    auto k = it_->key();
-    auto v = it_->value();
-    if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
-  }
-  absl::Status st = FromRocks(it_->status(), "tail read");
+  absl::Status st = IterateFrom(it_.get(), start, fn, "tail read");
   // An iterator keeps its error: the next read (a retry) starts afresh.
   if (!st.ok()) it_.reset();
   return st;
