@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/als.h"
+#include "google/protobuf/arena.h"
 #include "core/user_state.h"
 #include "spdlog/spdlog.h"
 #include "storage/keys.h"
@@ -81,8 +82,11 @@ void FoldAffinities(const std::vector<std::string>& labels, double weight, int64
     }
     a->set_log2_score(Log2AddExp2(a->log2_score(), term));
   }
-  std::sort(affs->begin(), affs->end(),
-            [](const Affinity& a, const Affinity& b) { return a.log2_score() > b.log2_score(); });
+  // Sorted by pointer: moving the messages themselves copied them off the
+  // state's arena (a heap temporary per move) and was a tenth of the
+  // fold-in thread.
+  std::sort(affs->pointer_begin(), affs->pointer_end(),
+            [](const Affinity* a, const Affinity* b) { return a->log2_score() > b->log2_score(); });
   while (affs->size() > o.max_affinities) affs->RemoveLast();
 }
 
@@ -340,10 +344,14 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   std::vector<std::string> labels;
   uint64_t last = from - 1;
   int n = 0;
-  std::vector<StoredEvent> events;
+  // The batch's events live on one arena: parsed without a heap string
+  // per field, freed at once.
+  google::protobuf::Arena arena;
+  std::vector<StoredEvent*> events;
   absl::Status scan = events_->Read(
       storage::EncodeU64(from), [&](std::string_view seq_key, std::string_view value) {
-        StoredEvent& e = events.emplace_back();
+        StoredEvent& e = *events.emplace_back(
+            google::protobuf::Arena::CreateMessage<StoredEvent>(&arena));
         if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           // A corrupt record must not stall the fold-in for good: skip it
           // (counted and logged), the watermark moves past it.
@@ -380,7 +388,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   {
     std::unordered_map<std::string, uint32_t> index;
     for (size_t i = 0; i < events.size(); ++i) {
-      std::string key = UserKey(events[i].user_id(), events[i].session_id());
+      std::string key = UserKey(events[i]->user_id(), events[i]->session_id());
       auto [it, added] = index.try_emplace(std::move(key), static_cast<uint32_t>(keys.size()));
       if (added) keys.push_back(it->first);
       user_of[i] = it->second;
@@ -406,7 +414,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   if (!read_error.ok()) return read_error;
 
   for (size_t i = 0; i < events.size(); ++i) {
-    const StoredEvent& e = events[i];
+    const StoredEvent& e = *events[i];
     UserState* state = states[user_of[i]].get();
     auto w = o.event_weights.find(e.type());
     // A type removed from the config since the event was written still
