@@ -77,6 +77,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   point_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions point_opts = cf_opts;
   point_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(point_table));
+  // The same for the memtables: a lookup of a key that is not in them (a
+  // user read on a cache miss, a new event id) skipped the skiplist walk,
+  // ~17 dependent misses in a memtable of user states and 7% of the
+  // fold-in thread while it caught up. 0.2% of the write buffer (~130 KB,
+  // ~30 bits per key at the write rates that fill it) per memtable.
+  point_opts.memtable_prefix_bloom_size_ratio = 0.002;
+  point_opts.memtable_whole_key_filtering = true;
 
   // User states are rewritten whole on every folded event (~2-4 KB each),
   // so their first levels are mostly versions that the next compaction
