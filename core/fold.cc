@@ -413,6 +413,23 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   });
   if (!read_error.ok()) return read_error;
 
+  // The events' dense ids, looked up together so that their cache misses
+  // overlap (one at a time, the id index's misses were 7% of this thread);
+  // an id the catalog has not seen is interned. Dense ids are never reused.
+  std::vector<uint32_t> dense_of(events.size());
+  {
+    std::vector<std::string_view> ids(events.size());
+    for (size_t i = 0; i < events.size(); ++i) ids[i] = events[i]->item_id();
+    std::vector<std::optional<uint32_t>> found(events.size());
+    {
+      Catalog::Reader r(*deps_.catalog);
+      r.FindMany(ids, found.data());
+    }
+    for (size_t i = 0; i < events.size(); ++i) {
+      dense_of[i] = found[i] ? *found[i] : deps_.catalog->Intern(ids[i]);
+    }
+  }
+
   for (size_t i = 0; i < events.size(); ++i) {
     const StoredEvent& e = *events[i];
     UserState* state = states[user_of[i]].get();
@@ -421,7 +438,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     // counts, with weight 1.
     const double weight = w == o.event_weights.end() ? 1.0 : w->second;
     const int64_t t = e.occurred_at_us();
-    const uint32_t dense = deps_.catalog->Intern(e.item_id());
+    const uint32_t dense = dense_of[i];
 
     // Session ring -> co-visitation pairs with the previous items.
     if (!e.session_id().empty() && state->session_id() != e.session_id()) {
