@@ -8,8 +8,8 @@
 #include <unordered_map>
 
 #include "core/als.h"
-#include "google/protobuf/arena.h"
 #include "core/user_state.h"
+#include "google/protobuf/arena.h"
 #include "spdlog/spdlog.h"
 #include "storage/keys.h"
 
@@ -350,8 +350,8 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   std::vector<StoredEvent*> events;
   absl::Status scan = events_->Read(
       storage::EncodeU64(from), [&](std::string_view seq_key, std::string_view value) {
-        StoredEvent& e = *events.emplace_back(
-            google::protobuf::Arena::CreateMessage<StoredEvent>(&arena));
+        StoredEvent& e =
+            *events.emplace_back(google::protobuf::Arena::CreateMessage<StoredEvent>(&arena));
         if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           // A corrupt record must not stall the fold-in for good: skip it
           // (counted and logged), the watermark moves past it.
