@@ -90,9 +90,27 @@ uint32_t Catalog::Intern(std::string_view id) {
   return InternLocked(id);
 }
 
-void Catalog::InternMany(absl::Span<const std::string> ids, uint32_t* out) {
+void Catalog::InternAll(absl::Span<const std::string> ids, uint32_t* out) {
   std::unique_lock lock(mu_);
   for (size_t i = 0; i < ids.size(); ++i) out[i] = InternLocked(ids[i]);
+}
+
+void Catalog::InternMany(absl::Span<const std::string_view> ids, uint32_t* out) {
+  std::vector<std::optional<uint32_t>> found(ids.size());
+  Reader(*this).FindMany(ids, found.data());
+  bool missing = false;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (found[i]) {
+      out[i] = *found[i];
+    } else {
+      missing = true;
+    }
+  }
+  if (!missing) return;
+  std::unique_lock lock(mu_);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!found[i]) out[i] = InternLocked(ids[i]);
+  }
 }
 
 std::optional<uint32_t> Catalog::Remove(std::string_view id) {

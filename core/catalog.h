@@ -72,9 +72,13 @@ class Catalog {
   // Dense id of id, creating a deleted (not recommendable) row when the id
   // is new: events may name items before the catalog does.
   uint32_t Intern(std::string_view id);
-  // Intern of each of `ids` into `out`, under one lock (a model's rows at
-  // start-up: a million ids).
-  void InternMany(absl::Span<const std::string> ids, uint32_t* out);
+  // Intern of each of `ids` into `out` (ids.size() entries): the known ids
+  // found together under the shared lock, their lookups overlapped
+  // (Reader::FindMany), then the new ones interned under one exclusive lock.
+  void InternMany(absl::Span<const std::string_view> ids, uint32_t* out);
+  // The same under one exclusive lock, without the shared pass: for ids
+  // that are mostly new (a model's rows at start-up: a million ids).
+  void InternAll(absl::Span<const std::string> ids, uint32_t* out);
   // Marks the item deleted; returns its dense id, or nullopt if unknown or
   // already deleted.
   std::optional<uint32_t> Remove(std::string_view id);

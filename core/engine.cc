@@ -599,7 +599,7 @@ absl::StatusOr<std::shared_ptr<LiveModel>> Engine::PrepareModel(const std::strin
     return absl::DataLossError("model " + dir + ": trained_items exceeds its rows");
   }
   std::vector<uint32_t> dense(rows);
-  catalog_.InternMany(data->item_ids, dense.data());
+  catalog_.InternAll(data->item_ids, dense.data());
 
   AnnOptions ann;
   ann.dim = dim;

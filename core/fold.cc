@@ -414,20 +414,12 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   if (!read_error.ok()) return read_error;
 
   // The events' dense ids, looked up together so that their cache misses
-  // overlap (one at a time, the id index's misses were 7% of this thread);
-  // an id the catalog has not seen is interned. Dense ids are never reused.
+  // overlap (one at a time, the id index's misses were 7% of this thread).
   std::vector<uint32_t> dense_of(events.size());
   {
     std::vector<std::string_view> ids(events.size());
     for (size_t i = 0; i < events.size(); ++i) ids[i] = events[i]->item_id();
-    std::vector<std::optional<uint32_t>> found(events.size());
-    {
-      Catalog::Reader r(*deps_.catalog);
-      r.FindMany(ids, found.data());
-    }
-    for (size_t i = 0; i < events.size(); ++i) {
-      dense_of[i] = found[i] ? *found[i] : deps_.catalog->Intern(ids[i]);
-    }
+    deps_.catalog->InternMany(ids, dense_of.data());
   }
 
   for (size_t i = 0; i < events.size(); ++i) {

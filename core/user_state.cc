@@ -67,23 +67,16 @@ void PrepareForFold(Catalog& catalog, UserState* state) {
   }
   if (state->dense_epoch() == catalog.epoch()) return;
   // A state of another run (read from RocksDB): all of its ids looked up
-  // together, their cache misses overlapped (FindMany); the few the catalog
-  // does not know yet are interned after.
+  // together, their cache misses overlapped (Catalog::InternMany).
   std::vector<std::string_view> ids;
   ids.reserve(state->items_size() + state->session_size());
   for (const UserItem& item : state->items()) ids.push_back(item.item_id());
   for (const auto& s : state->session()) ids.push_back(s.item_id());
-  std::vector<std::optional<uint32_t>> dense(ids.size());
-  {
-    Catalog::Reader r(catalog);
-    r.FindMany(ids, dense.data());
-  }
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!dense[i]) dense[i] = catalog.Intern(ids[i]);
-  }
+  std::vector<uint32_t> dense(ids.size());
+  catalog.InternMany(ids, dense.data());
   size_t i = 0;
-  for (UserItem& item : *state->mutable_items()) item.set_dense(*dense[i++]);
-  for (auto& s : *state->mutable_session()) s.set_dense(*dense[i++]);
+  for (UserItem& item : *state->mutable_items()) item.set_dense(dense[i++]);
+  for (auto& s : *state->mutable_session()) s.set_dense(dense[i++]);
   state->set_dense_epoch(catalog.epoch());
 }
 

@@ -274,5 +274,22 @@ TEST(CatalogTest, FindManyAnswersAsFindAndReserveKeepsTheNumbering) {
   EXPECT_EQ(known, 43);  // item-0 .. item-294 in steps of 7
 }
 
+// InternMany numbers a batch as Intern one id at a time would: known ids
+// keep theirs, new ones (a repeat within the batch too) get the next ids in
+// batch order.
+TEST(CatalogTest, InternManyNumbersAsInternOneAtATime) {
+  Catalog many, one;
+  for (Catalog* c : {&many, &one}) {
+    c->Upsert(Info("a"));
+    c->Intern("b");
+  }
+  const std::vector<std::string_view> ids = {"new-1", "a", "new-2", "b", "new-1", "new-3"};
+  std::vector<uint32_t> got(ids.size());
+  many.InternMany(ids, got.data());
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(got[i], one.Intern(ids[i])) << ids[i];
+  EXPECT_EQ(got[4], got[0]);
+  EXPECT_EQ(many.size(), 1u);  // interned ids are not live items
+}
+
 }  // namespace
 }  // namespace recd::core
