@@ -53,7 +53,9 @@ struct DiversityOptions {
 // cosine of the item vectors (0 when either item has no vector or a zero
 // vector). lambda = 1 therefore returns the input order when it is sorted by
 // score (vector_of is not called then). The output is in pick order.
-// Cost O(k * n * dim) time, O(n * dim) memory allocated once.
+// Lazy greedy (a value computed earlier bounds the current one): vectors are
+// read and compared only for candidates that could still be picked,
+// O(k * n * dim) at worst; O(n * dim) memory allocated once.
 // INVALID_ARGUMENT: lambda outside [0, 1] ("mmr_lambda"), a non-finite score
 // ("candidates[i].score"), vectors of different dimensions
 // ("candidates[i]: vector dimension").

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <random>
 #include <set>
 #include <vector>
 
@@ -88,6 +89,83 @@ TEST(MmrRerankTest, RejectsBadInputNamingTheField) {
   };
   const std::vector<RankedCandidate> two = {{0, 1.0f}, {1, 0.5f}};
   EXPECT_THAT(MmrRerank(two, 2, 0.5, ragged).status().message(), HasSubstr("candidates[1]"));
+}
+
+// MMR by definition: every remaining candidate re-scored at every step.
+std::vector<uint32_t> MmrByFullScans(const std::vector<RankedCandidate>& c, size_t k, double lambda,
+                                     const std::vector<std::vector<float>>& vec) {
+  const size_t n = c.size();
+  float lo = c[0].score, hi = c[0].score;
+  for (const auto& x : c) lo = std::min(lo, x.score), hi = std::max(hi, x.score);
+  std::vector<std::vector<float>> unit(n);
+  for (size_t i = 0; i < n; ++i) {
+    double norm2 = 0;
+    for (float x : vec[c[i].item]) norm2 += static_cast<double>(x) * x;
+    unit[i].assign(vec[c[i].item].size(), 0.f);
+    if (norm2 > 0) {
+      const float inv = static_cast<float>(1.0 / std::sqrt(norm2));
+      for (size_t d = 0; d < unit[i].size(); ++d) unit[i][d] = vec[c[i].item][d] * inv;
+    }
+  }
+  std::vector<bool> picked(n, false);
+  std::vector<size_t> picks;
+  std::vector<uint32_t> out;
+  for (size_t step = 0; step < std::min(k, n); ++step) {
+    size_t best = n;
+    double best_value = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (picked[i]) continue;
+      double penalty = 0;
+      for (size_t s = 0; s < picks.size(); ++s) {
+        double dot = 0;
+        for (size_t d = 0; d < unit[i].size(); ++d) dot += unit[i][d] * unit[picks[s]][d];
+        penalty = s == 0 ? dot : std::max(penalty, dot);
+      }
+      const double rel = hi > lo ? (c[i].score - lo) / (static_cast<double>(hi) - lo) : 1.0;
+      const double value = lambda * rel - (1.0 - lambda) * penalty;
+      if (best == n || value > best_value) best = i, best_value = value;
+    }
+    picked[best] = true;
+    picks.push_back(best);
+    out.push_back(c[best].item);
+  }
+  return out;
+}
+
+TEST(MmrRerankTest, PicksAsFullScansDo) {
+  // Random clustered vectors (some zero), scores with ties, several lambdas
+  // and k: the lazy greedy must give exactly MMR's picks. The vectors are
+  // unit already (one +-1, or four +-1/2), so every cosine is exact in any
+  // summation order, and equal values (ties) are common.
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 300; ++trial) {
+    const size_t n = 1 + rng() % 80, dim = 1 + rng() % 8;
+    std::vector<std::vector<float>> vec(n);
+    std::vector<RankedCandidate> c;
+    for (uint32_t i = 0; i < n; ++i) {
+      vec[i].assign(dim, 0.f);
+      const uint32_t kind = rng() % 10;
+      if (kind >= 1 && (kind < 5 || dim < 4)) {
+        vec[i][rng() % dim] = rng() % 2 ? 1.f : -1.f;
+      } else if (kind >= 5) {
+        for (size_t set = 0; set < 4;) {
+          float& x = vec[i][rng() % dim];
+          if (x == 0.f) x = rng() % 2 ? 0.5f : -0.5f, ++set;
+        }
+      }
+      c.push_back({i, static_cast<float>(rng() % 12) / 4});
+    }
+    const double lambda = std::vector<double>{0.0, 0.3, 0.5, 0.8, 0.95, 1.0}[trial % 6];
+    const size_t k = 1 + rng() % (n + 3);
+    auto vector_of = [&](uint32_t item, std::vector<float>* v) {
+      *v = vec[item];
+      return true;
+    };
+    auto out = MmrRerank(c, k, lambda, vector_of);
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_EQ(Items(*out), MmrByFullScans(c, k, lambda, vec))
+        << "trial " << trial << " n " << n << " k " << k << " lambda " << lambda;
+  }
 }
 
 class CategoryCapRerankTest : public ::testing::Test {

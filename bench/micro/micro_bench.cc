@@ -1,0 +1,72 @@
+// Micro-benchmarks of hot in-process functions (bench/micro/CMakeLists.txt).
+//   build/bench/micro/recd_micro_bench [--benchmark_filter=REGEX]
+// Google Benchmark prints the machine (CPUs, caches, load) with the figures.
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "core/diversity.h"
+#include "core/popularity.h"
+
+namespace recd::core {
+namespace {
+
+// A Recommend's re-ranking: n blended candidates from a few clusters of the
+// item space, best score first, k picked by MMR at the default lambda.
+void BM_MmrRerank(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const size_t k = static_cast<size_t>(state.range(1));
+  constexpr int kDim = 64, kClusters = 8;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal;
+  std::vector<std::vector<float>> centers(kClusters, std::vector<float>(kDim));
+  for (auto& c : centers) {
+    for (auto& x : c) x = normal(rng);
+  }
+  std::vector<std::vector<float>> vectors(n);
+  std::vector<RankedCandidate> candidates(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& c = centers[rng() % kClusters];
+    vectors[i].resize(kDim);
+    for (int d = 0; d < kDim; ++d) vectors[i][d] = c[d] + 0.5f * normal(rng);
+    candidates[i] = {static_cast<uint32_t>(i), 1.0f - static_cast<float>(i) / n};
+  }
+  const ItemVectorFn vector_of = [&](uint32_t item, std::vector<float>* v) {
+    *v = vectors[item];
+    return true;
+  };
+  for (auto _ : state) {
+    auto out = MmrRerank(candidates, k, 0.8, vector_of);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_MmrRerank)->Args({100, 20})->Args({400, 20})->Args({1000, 50});
+
+// The fold-in's popularity publish after a small batch (the lag phase of
+// `recd bench ingest`: ~10 events per batch) at a million items.
+void BM_PopularityPublish(benchmark::State& state) {
+  constexpr uint32_t kItems = 1000000;
+  const int events = static_cast<int>(state.range(0));
+  Popularity pop(86400, 30 * 86400.0, 5, /*top_size=*/5000);
+  std::mt19937 rng(2);
+  // Skewed history: a few items take most events.
+  std::uniform_real_distribution<double> u(0, 1);
+  auto item = [&] { return static_cast<uint32_t>(kItems * u(rng) * u(rng) * u(rng)); };
+  int64_t t_us = int64_t{1700000000} * 1000000;
+  for (int i = 0; i < 2000000; ++i) pop.Add(item(), 1.0, t_us + i * 1000);
+  pop.Add(kItems - 1, 1.0, t_us);
+  t_us += int64_t{2000000} * 1000;
+  pop.Publish(/*full=*/true);
+  for (auto _ : state) {
+    for (int i = 0; i < events; ++i) pop.Add(item(), 1.0, t_us += 100);
+    pop.Publish();
+  }
+  state.counters["events_per_publish"] = events;
+}
+BENCHMARK(BM_PopularityPublish)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace recd::core
+
+BENCHMARK_MAIN();
