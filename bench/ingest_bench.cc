@@ -446,6 +446,11 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
       "   user solves deferred to readers (ingest.defer_solves_lag_ms): %.0f, "
       "%.0f%% of the phase's events\n",
       deferred, folded > 0 ? 100 * deferred / folded : 0);
+  const double writer_wait = m1->Sum("recd_fold_writer_wait_seconds_total") -
+                             m0->Sum("recd_fold_writer_wait_seconds_total");
+  std::cout << Sprintf(
+      "   fold-in waiting for its writer (ingest.max_unpersisted_events reached): %.3f s\n",
+      writer_wait);
   if (probe_lag.count == 0) return absl::InternalError("no fold-in lag probe completed");
 
   if (auto st = (*server)->Terminate(60); !st.ok()) return st;
@@ -480,6 +485,7 @@ absl::StatusOr<Json> RunIngestBench(const std::vector<std::string>& args,
   lag.Set("cpu_cores", std::move(cores));
   lag.Set("fold_in_cpu_us_per_event", phase_events > 0 ? cpu.fold / phase_events * 1e6 : 0);
   lag.Set("solves_deferred", deferred);
+  lag.Set("writer_wait_seconds", writer_wait);
   out.Set("fold_lag", std::move(lag));
   return out;
 }

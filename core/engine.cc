@@ -569,6 +569,7 @@ EngineStats Engine::Stats() const {
   s.folded_seq = fold_->folded_seq();
   s.persisted_seq = fold_->persisted_seq();
   s.unpersisted_events = fold_->unpersisted_events();
+  s.fold_writer_wait_seconds = fold_->writer_wait_seconds();
   s.queued_events = ingest_->queued_events();
   s.events_folded = fold_stats_.events_folded.load(std::memory_order_relaxed);
   s.events_skipped = fold_stats_.events_skipped.load(std::memory_order_relaxed);

@@ -51,6 +51,7 @@ struct EngineStats {
   uint64_t folded_seq = 0;     // last folded event (visible)
   uint64_t persisted_seq = 0;  // last event whose derived state is written
   uint64_t unpersisted_events = 0;  // folded, derived state not yet written
+  double fold_writer_wait_seconds = 0;  // fold-in blocked on its writer since start
   uint64_t queued_events = 0;  // waiting for the commit thread
   uint64_t events_folded = 0;
   uint64_t events_skipped = 0;  // unparsable log records passed over

@@ -5,7 +5,9 @@
 //     session ring, decayed category/tag affinities, and the user vector by
 //     the closed-form implicit-ALS fold-in against the current item vectors
 //     (one solve per changed user per batch);
-//   - item popularity (two half-lives) and session co-visitation;
+//   - item popularity (two half-lives; its lists republished at most every
+//     kPopularityPublishInterval, so they trail by up to 20 ms) and session
+//     co-visitation;
 //   - attribution of events that carry a recommendation id to the source
 //     that showed the item.
 // A batch's user-state reads, user solves and co-visitation row encodings
@@ -99,8 +101,12 @@ class FoldWorker {
   uint64_t persisted_seq() const { return writer_->persisted_seq(); }
   // Folded events whose derived state the writer has not written yet.
   size_t unpersisted_events() const { return writer_->pending_events(); }
-  // Blocks until folded_seq() >= seq or the timeout passes; returns whether
-  // it got there. For start-up, shutdown and tests — never on a reactor.
+  // Seconds the worker has waited for the writer (FoldWriter::Push).
+  double writer_wait_seconds() const { return writer_->push_wait_seconds(); }
+  // Blocks until folded_seq() >= seq, and the popularity lists include seq
+  // (asking the worker to republish them now rather than at its next
+  // interval), or the timeout passes; returns whether it got there. For
+  // start-up, shutdown and tests — never on a reactor.
   bool WaitFolded(uint64_t seq, double timeout_seconds);
   // Republishes the popularity lists from a full scan on the worker thread
   // and waits for it (at most timeout_seconds; false on timeout). For
@@ -154,8 +160,15 @@ class FoldWorker {
   size_t covisit_next_ = 0;
   std::chrono::steady_clock::time_point last_covisit_take_;
   std::chrono::steady_clock::time_point last_batch_ = std::chrono::steady_clock::now();
-  static constexpr auto kPopularityPublishInterval = std::chrono::milliseconds(5);
-  std::chrono::steady_clock::time_point last_popularity_publish_;
+  // The popularity lists are republished at most every
+  // kPopularityPublishInterval, and when a WaitFolded caller needs them:
+  // they include events up to popularity_seq_; WaitFolded asks for
+  // popularity_asked_. Guarded by mu_.
+  static constexpr auto kPopularityPublishInterval = std::chrono::milliseconds(20);
+  uint64_t popularity_seq_ = 0, popularity_asked_ = 0;
+  std::chrono::steady_clock::time_point last_popularity_publish_;  // worker thread only
+  // Republishes the popularity lists (worker thread).
+  void PublishPopularity(bool full);
 
   // The event log, followed from the watermark (worker thread only).
   std::unique_ptr<storage::Store::Tailer> events_;

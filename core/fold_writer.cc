@@ -35,10 +35,18 @@ FoldWriter::~FoldWriter() { Stop(); }
 
 void FoldWriter::Push(DerivedBatch batch) {
   std::unique_lock lock(mu_);
-  space_cv_.wait(lock, [&] {
+  auto room = [&] {
     return stopping_ || pending_events_ == 0 ||
            pending_events_ + batch.events <= max_pending_events_;
-  });
+  };
+  if (!room()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    space_cv_.wait(lock, room);
+    push_wait_us_.fetch_add(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count(),
+        std::memory_order_relaxed);
+  }
   pending_events_ += batch.events;
   queue_.push_back(std::move(batch));
   work_cv_.notify_one();

@@ -68,6 +68,11 @@ class FoldWriter {
   uint64_t persisted_seq() const { return persisted_.load(std::memory_order_acquire); }
   // Events queued or being written.
   size_t pending_events() const;
+  // Seconds Push has blocked since start (the fold-in waiting for this
+  // writer: max_pending_events reached).
+  double push_wait_seconds() const {
+    return static_cast<double>(push_wait_us_.load(std::memory_order_relaxed)) / 1e6;
+  }
   // Writes everything queued, then stops the thread.
   void Stop();
 
@@ -89,6 +94,7 @@ class FoldWriter {
   size_t pending_events_ = 0;         // queued + being written; guarded by mu_
   bool stopping_ = false;             // guarded by mu_
   std::atomic<uint64_t> persisted_;
+  std::atomic<uint64_t> push_wait_us_{0};
   std::thread thread_;
 };
 

@@ -72,6 +72,10 @@ class EngineCollector : public prometheus::Collectable {
           static_cast<double>(s.unpersisted_events));
     gauge("recd_fold_lag_events", "Events committed but not yet folded into state.",
           static_cast<double>(s.last_seq - std::min(s.last_seq, s.folded_seq)));
+    counter("recd_fold_writer_wait_seconds_total",
+            "Seconds the fold-in waited for its writer to persist derived state "
+            "(ingest.max_unpersisted_events reached): visibility stalled on the disk.",
+            s.fold_writer_wait_seconds);
     counter("recd_fold_events_total", "Events folded into state since start.", s.events_folded);
     counter("recd_fold_events_skipped_total",
             "Unparsable event-log records the fold-in passed over (data loss; see logs).",

@@ -174,6 +174,7 @@ TEST(FoldWriterTest, AFailedWriteKeepsStatesPinnedAndTheWatermark) {
   b.events = 10;
   b.users.emplace_back("u/1", s);
   writer.Push(std::move(b));  // the queue was empty: returns at once
+  EXPECT_EQ(writer.push_wait_seconds(), 0.0);
   // A second batch finds the queue full and waits: the writer keeps retrying.
   std::atomic<bool> pushed{false};
   std::thread pusher([&] {
@@ -195,6 +196,7 @@ TEST(FoldWriterTest, AFailedWriteKeepsStatesPinnedAndTheWatermark) {
   pusher.join();
   EXPECT_TRUE(pushed.load());
   EXPECT_EQ(writer.persisted_seq(), 7u);
+  EXPECT_GE(writer.push_wait_seconds(), 0.25) << "the blocked Push is counted";
 }
 
 }  // namespace
