@@ -52,7 +52,7 @@ UserStatePtr UserStore::Insert(Shard& s, const std::string& key, UserStatePtr st
 }
 
 const UserStatePtr* UserStore::Held(const Shard& s, const std::string& key) {
-  if (auto it = s.map.find(key); it != s.map.end()) return &it->second;
+  if (auto it = s.map.find(key); it != s.map.end() && it->second != nullptr) return &it->second;
   if (auto it = s.unpersisted.find(key); it != s.unpersisted.end()) return &it->second;
   return nullptr;
 }
@@ -106,8 +106,9 @@ absl::StatusOr<std::shared_ptr<recd::v1::records::UserState>> UserStore::GetForU
     if (it != s.map.end() && it->second.use_count() == 1 && s.unpersisted.count(key) == 0) {
       const google::protobuf::Arena* arena = it->second->GetArena();
       if (arena != nullptr && arena->SpaceUsed() <= kMaxInPlaceArenaBytes) {
+        // The entry stays, empty, for the Put to fill: erasing it and
+        // inserting it again cost a node and two more hash-chain walks.
         UserStatePtr owned = std::move(it->second);
-        s.map.erase(it);
         return std::const_pointer_cast<recd::v1::records::UserState>(std::move(owned));
       }
     }

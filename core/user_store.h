@@ -70,7 +70,9 @@ class UserStore {
   static constexpr size_t kMaxInPlaceArenaBytes = 64 * 1024;
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, UserStatePtr> map;          // the bounded cache
+    // The bounded cache; an empty entry is a state taken by GetForUpdate
+    // (absent until the Put refills it).
+    std::unordered_map<std::string, UserStatePtr> map;
     // Pinned, not evicted. Flat: the writer looks up every state it
     // persisted (a node map's chain of misses was ~10% of the writer).
     absl::flat_hash_map<std::string, UserStatePtr> unpersisted;
