@@ -575,6 +575,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     caught_up_ = target_ <= last;
   }
   folded_cv_.notify_all();
+  const int64_t visible = NowUs();
   // The popularity lists are rebuilt in O(pool), ~0.1 ms at a million
   // items, and a caught-up fold-in at 10k events/s runs several hundred
   // small batches a second: republishing after each was 17% of this
@@ -589,7 +590,6 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   if (asked || batch_start - last_popularity_publish_ >= kPopularityPublishInterval) {
     PublishPopularity(/*full=*/false);
   }
-  const int64_t visible = NowUs();
   {
     // Lag from the ack: the commit that wrote an event acknowledged it when
     // it notified its last seq. An event without a recorded commit (a
