@@ -8,13 +8,15 @@
 // appearing twice in the window counts once, with its latest entry). Each pair
 // adds to both a→b and b→a the weight
 //   sqrt(w_a * w_b) * 2 / log2(2 + n) * 2^((t - ref) / h)
-// where n = recent.size() + 1 is the session length so far (so a two-item
-// session is undamped and a 50-item one counts ~0.35), t the observed event's
-// time and h the half-life: forward decay, so ordering by the sum is ordering by
-// the decayed value at any later time. Abuse cap: an event whose `recent`
-// already holds max_session_items or more items forms no pairs, so one session
-// adds at most window_items * max_session_items pairs each way. `recent` must
-// be the session's items, not a user's whole history.
+// where n = session_events + 1 is the session length so far, this event
+// included (session_events: the session's earlier events, of which `recent`
+// holds the last few; so a two-item session is undamped and a 50-item one
+// counts ~0.35), t the observed event's time and h the half-life: forward
+// decay, so ordering by the sum is ordering by the decayed value at any later
+// time. Abuse cap: an event whose session already has max_session_items or
+// more events forms no pairs, so one session adds at most window_items *
+// max_session_items pairs each way, however long it runs. `recent` must be
+// the session's items, not a user's whole history.
 //
 // Decay without overflow. 2^(t/h) overflows at today's timestamps, so each
 // summary keeps its own reference time `ref` (its first observation) and
@@ -110,7 +112,12 @@ class Covisitation {
   // entries of `recent` with such weights. Changes are visible to readers
   // after the next Publish(). REQUIRES: dense ids (memory grows with the
   // largest id seen).
-  void Observe(uint32_t item, double weight, int64_t t_us, const std::vector<SessionItem>& recent);
+  void Observe(uint32_t item, double weight, int64_t t_us, const std::vector<SessionItem>& recent,
+               size_t session_events);
+  // The same, for a session whose earlier events are all in `recent`.
+  void Observe(uint32_t item, double weight, int64_t t_us, const std::vector<SessionItem>& recent) {
+    Observe(item, weight, t_us, recent, recent.size());
+  }
 
   // Writer. Republishes the lists of the items changed since the last call.
   void Publish();

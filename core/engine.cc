@@ -203,12 +203,10 @@ absl::Status Engine::Load() {
   popularity_ = std::make_unique<Popularity>(o.trending_half_life_seconds,
                                              o.popular_half_life_seconds, o.trending_prior,
                                              kPopularTopSize);
-  CovisitOptions co = o.covisit;
-  // The session ring holds at most session_items items, so the covisit
-  // per-session cap (which counts the ring) must sit above it; otherwise a
-  // session that fills its ring would stop forming pairs altogether.
-  co.max_session_items = o.session_items + 1;
-  auto covisit = Covisitation::Create(co);
+  // The per-session cap counts the session's events (UserState.
+  // session_events), not its ring of the last session_items: it was set
+  // above the ring's size to keep full rings pairing, and so never capped.
+  auto covisit = Covisitation::Create(o.covisit);
   if (!covisit.ok()) return covisit.status();
   covisit_ = std::move(*covisit);
   content_ = std::make_unique<ContentIndex>(o.content_items_per_label);

@@ -474,14 +474,19 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     if (!e.session_id().empty() && state->session_id() != e.session_id()) {
       state->set_session_id(e.session_id());
       state->clear_session();
+      state->set_session_events(0);
     }
+    // States of earlier builds count their ring.
+    const uint32_t session_events =
+        std::max<uint32_t>(state->session_events(), static_cast<uint32_t>(state->session_size()));
     recent.clear();
     for (const auto& s : state->session()) recent.push_back({s.dense(), s.weight(), s.t_us()});
     {
       Catalog::Reader r(*deps_.catalog);
       labels = LabelKeys(r, r.Row(dense));
     }
-    deps_.covisit->Observe(dense, weight, t, recent);
+    deps_.covisit->Observe(dense, weight, t, recent, session_events);
+    state->set_session_events(session_events == UINT32_MAX ? session_events : session_events + 1);
     auto* ring = state->add_session();
     ring->set_item_id(e.item_id());
     ring->set_weight(weight);

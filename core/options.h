@@ -74,7 +74,6 @@ struct EngineOptions {
   int session_items = 20;
   double content_max_age_seconds = 604800;
   int content_items_per_label = 200;
-  // max_session_items is set by the engine (see Engine::Load).
   CovisitOptions covisit;
   std::map<std::string, SurfaceOptions> surfaces = {{"default", SurfaceOptions{}}};
   // Ingest.

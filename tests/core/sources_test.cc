@@ -466,6 +466,35 @@ TEST_F(SourcesTest, ContentReachesABrandNewItemInAFollowedTag) {
 
 // ---------------------------------------------------------------- covisit
 
+// The abuse cap counts a session's events, not its ring of the last
+// session_items: a bot's endless session stops forming pairs at the cap
+// (recommend.covisit defaults: 50 events).
+TEST_F(SourcesTest, ASessionPastTheCapFormsNoPairs) {
+  Open();
+  std::vector<Item> items;
+  for (int i = 0; i < 49; ++i) items.push_back(MakeItem("F" + std::to_string(i)));
+  for (const char* id : {"X", "Y", "Z"}) items.push_back(MakeItem(id));
+  ASSERT_TRUE(Upsert(items).ok());
+  std::vector<StoredEvent> events;
+  const int64_t t = NowUs() - kHourUs;
+  for (int i = 0; i < 49; ++i) {
+    events.push_back(SessionEvent("bot", "F" + std::to_string(i), "view", t + i * kSecondUs));
+  }
+  events.push_back(SessionEvent("bot", "X", "view", t + 49 * kSecondUs));  // the 50th
+  events.push_back(SessionEvent("bot", "Y", "view", t + 50 * kSecondUs));  // the 51st
+  events.push_back(SessionEvent("bot", "Z", "view", t + 51 * kSecondUs));
+  events.push_back(SessionEvent("probe_x", "X", "view", t + 60 * kSecondUs));
+  events.push_back(SessionEvent("probe_y", "Y", "view", t + 60 * kSecondUs));
+  TrackAndFold(events);
+  const Slate x = ForSession("probe_x", "only_covisit", 3);
+  ASSERT_FALSE(x.items.empty()) << "the 50th event still pairs";
+  EXPECT_TRUE(HasReason(x.items[0], "covisit")) << Describe(x);
+  EXPECT_EQ(x.items[0].item_id.substr(0, 2), "F4") << "a window item: F44..F48 " << Describe(x);
+  for (const auto& it : ForSession("probe_y", "only_covisit", 10).items) {
+    EXPECT_FALSE(HasReason(it, "covisit")) << "Y came after the cap, yet pairs with " << it.item_id;
+  }
+}
+
 TEST_F(SourcesTest, AnonymousSessionGetsCoVisitedItem) {
   Open();
   ASSERT_TRUE(Upsert({MakeItem("A"), MakeItem("B"), MakeItem("C"), MakeItem("D"),
