@@ -115,7 +115,6 @@ void Covisitation::Observe(uint32_t item, double weight, int64_t t_us,
                            const std::vector<SessionItem>& recent, size_t session_events) {
   if (!(weight > 0) || !std::isfinite(weight)) return;
   clock_us_ = std::max(clock_us_, t_us);
-  session_events = std::max(session_events, recent.size());
   if (session_events >= static_cast<size_t>(options_.max_session_items)) return;
   const double damp = 2.0 / std::log2(2.0 + static_cast<double>(session_events + 1));
   const double window_us = options_.window_seconds * 1e6;

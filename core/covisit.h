@@ -10,13 +10,13 @@
 //   sqrt(w_a * w_b) * 2 / log2(2 + n) * 2^((t - ref) / h)
 // where n = session_events + 1 is the session length so far, this event
 // included (session_events: the session's earlier events, of which `recent`
-// holds the last few; so a two-item session is undamped and a 50-item one
-// counts ~0.35), t the observed event's time and h the half-life: forward
-// decay, so ordering by the sum is ordering by the decayed value at any later
-// time. Abuse cap: an event whose session already has max_session_items or
-// more events forms no pairs, so one session adds at most window_items *
-// max_session_items pairs each way, however long it runs. `recent` must be
-// the session's items, not a user's whole history.
+// holds the last few, or fewer after a pause; so a two-item session is
+// undamped and a 50-item one counts ~0.35), t the observed event's time and
+// h the half-life: forward decay, so ordering by the sum is ordering by the
+// decayed value at any later time. Abuse cap: an event whose session already
+// has max_session_items or more events forms no pairs, so one session adds
+// at most window_items * max_session_items pairs each way, however long it
+// runs. `recent` must be the session's items, not a user's whole history.
 //
 // Decay without overflow. 2^(t/h) overflows at today's timestamps, so each
 // summary keeps its own reference time `ref` (its first observation) and

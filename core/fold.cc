@@ -471,14 +471,22 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
     const uint32_t dense = dense_of[i];
 
     // Session ring -> co-visitation pairs with the previous items.
+    // The session's earlier events, for co-visitation's damping and cap:
+    // counted since the session id changed, or since a pause longer than
+    // the pairing window (events without a session id, or a session
+    // resumed, would otherwise reach the cap for good); in states of
+    // earlier builds (0), the ring's size stands in.
+    uint32_t session_events = state->session_events();
     if (!e.session_id().empty() && state->session_id() != e.session_id()) {
       state->set_session_id(e.session_id());
       state->clear_session();
-      state->set_session_events(0);
+      session_events = 0;
+    } else if (state->session_size() > 0 && t - state->session(state->session_size() - 1).t_us() >
+                                                o.covisit.window_seconds * 1e6) {
+      session_events = 0;
+    } else if (session_events == 0) {
+      session_events = static_cast<uint32_t>(state->session_size());
     }
-    // States of earlier builds count their ring.
-    const uint32_t session_events =
-        std::max<uint32_t>(state->session_events(), static_cast<uint32_t>(state->session_size()));
     recent.clear();
     for (const auto& s : state->session()) recent.push_back({s.dense(), s.weight(), s.t_us()});
     {

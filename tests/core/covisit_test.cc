@@ -148,11 +148,11 @@ TEST(CovisitTest, TheSessionLengthIsItsEventsNotTheRecentItemsPassed) {
   const std::vector<SessionItem> ring = {{100, 1, kToday}, {101, 1, kToday}};
   c->Observe(1, 1, kToday, ring, /*session_events=*/9);   // the 10th event: n = 10
   c->Observe(2, 1, kToday, ring, /*session_events=*/10);  // the 11th: over the cap
-  c->Observe(3, 1, kToday, ring, /*session_events=*/0);   // fewer than the ring: n = 3
+  c->Observe(3, 1, kToday, ring, /*session_events=*/1);   // fewer than the ring: n = 2
   c->Publish();
   EXPECT_NEAR(Score(*c, 1, 101), 2.0 / std::log2(12.0), 1e-6);
   EXPECT_EQ(c->Top(2), nullptr);
-  EXPECT_NEAR(Score(*c, 3, 101), 2.0 / std::log2(5.0), 1e-6);
+  EXPECT_NEAR(Score(*c, 3, 101), 1.0, 1e-6);
 }
 
 // With half-life h, a co-visit of weight w at t0 is worth w * 2^-(Δt/h) at

@@ -473,7 +473,7 @@ TEST_F(SourcesTest, ASessionPastTheCapFormsNoPairs) {
   Open();
   std::vector<Item> items;
   for (int i = 0; i < 49; ++i) items.push_back(MakeItem("F" + std::to_string(i)));
-  for (const char* id : {"X", "Y", "Z"}) items.push_back(MakeItem(id));
+  for (const char* id : {"X", "Y", "Z", "P", "Q"}) items.push_back(MakeItem(id));
   ASSERT_TRUE(Upsert(items).ok());
   std::vector<StoredEvent> events;
   const int64_t t = NowUs() - kHourUs;
@@ -485,6 +485,15 @@ TEST_F(SourcesTest, ASessionPastTheCapFormsNoPairs) {
   events.push_back(SessionEvent("bot", "Z", "view", t + 51 * kSecondUs));
   events.push_back(SessionEvent("probe_x", "X", "view", t + 60 * kSecondUs));
   events.push_back(SessionEvent("probe_y", "Y", "view", t + 60 * kSecondUs));
+  // Without a session id, a user's events are one session until a pause
+  // longer than the pairing window (30 min): then counting starts again.
+  for (int i = 0; i < 55; ++i) {
+    events.push_back(MakeStoredEvent("nosession", "F" + std::to_string(i % 49), "view",
+                                     t - 3 * kHourUs + i * kSecondUs));
+  }
+  events.push_back(MakeStoredEvent("nosession", "P", "view", t - kHourUs));
+  events.push_back(MakeStoredEvent("nosession", "Q", "view", t - kHourUs + kSecondUs));
+  events.push_back(SessionEvent("probe_q", "Q", "view", t + 60 * kSecondUs));
   TrackAndFold(events);
   const Slate x = ForSession("probe_x", "only_covisit", 3);
   ASSERT_FALSE(x.items.empty()) << "the 50th event still pairs";
@@ -493,6 +502,10 @@ TEST_F(SourcesTest, ASessionPastTheCapFormsNoPairs) {
   for (const auto& it : ForSession("probe_y", "only_covisit", 10).items) {
     EXPECT_FALSE(HasReason(it, "covisit")) << "Y came after the cap, yet pairs with " << it.item_id;
   }
+  const Slate q = ForSession("probe_q", "only_covisit", 3);
+  ASSERT_FALSE(q.items.empty()) << "after the pause Q pairs with P";
+  EXPECT_EQ(q.items[0].item_id, "P") << Describe(q);
+  EXPECT_TRUE(HasReason(q.items[0], "covisit")) << Describe(q);
 }
 
 TEST_F(SourcesTest, AnonymousSessionGetsCoVisitedItem) {
