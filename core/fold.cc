@@ -274,6 +274,13 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
   return solved;
 }
 
+bool FoldWorker::PopularityDue() const {
+  return folded_seq() > popularity_seq_ &&
+         (popularity_asked_ > popularity_seq_ ||
+          std::chrono::steady_clock::now() - last_popularity_publish_ >=
+              kPopularityPublishInterval);
+}
+
 void FoldWorker::PublishPopularity(bool full) {
   const uint64_t seq = folded_seq();  // this thread sets it: what was folded
   deps_.popularity->Publish(full);
@@ -312,10 +319,7 @@ void FoldWorker::Run() {
         cv_.wait(lock, wake);
       }
       events = target_ > folded_seq();
-      publish = folded_seq() > popularity_seq_ &&
-                (popularity_asked_ > popularity_seq_ ||
-                 std::chrono::steady_clock::now() - last_popularity_publish_ >=
-                     kPopularityPublishInterval);
+      publish = PopularityDue();
       refresh = !refresh_.empty();
       if (!events && republish_asked_ > republish_done_) republish = republish_asked_;
       if (!events && !republish && !refresh && stopping_) {
@@ -621,14 +625,12 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   // thread. At most every kPopularityPublishInterval instead (Run
   // publishes what a quiet spell leaves), or at once for a WaitFolded
   // caller whose events this batch folded.
-  bool asked;
+  bool due;
   {
     std::lock_guard lock(mu_);
-    asked = popularity_asked_ > popularity_seq_;
+    due = PopularityDue();
   }
-  if (asked || batch_start - last_popularity_publish_ >= kPopularityPublishInterval) {
-    PublishPopularity(/*full=*/false);
-  }
+  if (due) PublishPopularity(/*full=*/false);
   writer_->Push(std::move(batch));  // blocks while the writer is far behind
   return n;
 }

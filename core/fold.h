@@ -167,6 +167,9 @@ class FoldWorker {
   static constexpr auto kPopularityPublishInterval = std::chrono::milliseconds(20);
   uint64_t popularity_seq_ = 0, popularity_asked_ = 0;
   std::chrono::steady_clock::time_point last_popularity_publish_;  // worker thread only
+  // Whether events are folded but not in the lists, and a waiter asked for
+  // them or the interval has passed (worker thread, mu_ held).
+  bool PopularityDue() const;
   // Republishes the popularity lists (worker thread).
   void PublishPopularity(bool full);
 
