@@ -2,7 +2,7 @@
 // close together in one session, per item a bounded SpaceSaving summary of its
 // neighbours, published as an immutable top list for the read path.
 //
-// Pairs. Observe(item, w, t, recent) pairs `item` with each distinct item among
+// Pairs. Observe(item, w, t, recent, n) pairs `item` with each distinct item among
 // the last `window_items` entries of `recent` whose time is within
 // `window_seconds` of t (the same item is never paired with itself; an item
 // appearing twice in the window counts once, with its latest entry). Each pair
@@ -114,10 +114,6 @@ class Covisitation {
   // largest id seen).
   void Observe(uint32_t item, double weight, int64_t t_us, const std::vector<SessionItem>& recent,
                size_t session_events);
-  // The same, for a session whose earlier events are all in `recent`.
-  void Observe(uint32_t item, double weight, int64_t t_us, const std::vector<SessionItem>& recent) {
-    Observe(item, weight, t_us, recent, recent.size());
-  }
 
   // Writer. Republishes the lists of the items changed since the last call.
   void Publish();

@@ -15,6 +15,13 @@
 namespace recd::core {
 namespace {
 
+// A session whose earlier events are all in `recent` (the fold-in passes
+// its ring and the session's event count).
+void ObserveSession(Covisitation& c, uint32_t item, double w, int64_t t,
+                    const std::vector<SessionItem>& recent) {
+  c.Observe(item, w, t, recent, recent.size());
+}
+
 // A present-day event time (2024-06-01T00:00:00Z), in microseconds.
 constexpr int64_t kToday = 1717200000LL * 1000000;
 constexpr int64_t kSecondUs = 1000000;
@@ -44,7 +51,7 @@ float Score(const Covisitation& c, uint32_t item, uint32_t neighbour) {
 
 // Observes a two-item session {a then b} at time t with unit weights.
 void Pair(Covisitation& c, uint32_t a, uint32_t b, int64_t t, double w = 1) {
-  c.Observe(b, w, t, {{a, w, t}});
+  ObserveSession(c, b, w, t, {{a, w, t}});
 }
 
 TEST(CovisitTest, RejectsBadOptionsNamingTheField) {
@@ -78,7 +85,7 @@ TEST(CovisitTest, RejectsBadOptionsNamingTheField) {
 TEST(CovisitTest, PairCountedBothWaysWithGeometricMeanWeight) {
   auto c = Make();
   // view (1) then save (4): sqrt(1 * 4) = 2; a two-item session is undamped.
-  c->Observe(7, 4.0, kToday + kSecondUs, {{3, 1.0, kToday}});
+  ObserveSession(*c, 7, 4.0, kToday + kSecondUs, {{3, 1.0, kToday}});
   EXPECT_EQ(c->Top(3), nullptr) << "nothing visible before Publish";
   c->Publish();
   EXPECT_EQ(Ids(*c, 3), std::vector<uint32_t>{7});
@@ -92,7 +99,7 @@ TEST(CovisitTest, OnlyLastWindowItemsArePaired) {
   CovisitOptions o;
   o.window_items = 2;
   auto c = Make(o);
-  c->Observe(4, 1, kToday, {{1, 1, kToday}, {2, 1, kToday}, {3, 1, kToday}});
+  ObserveSession(*c, 4, 1, kToday, {{1, 1, kToday}, {2, 1, kToday}, {3, 1, kToday}});
   c->Publish();
   std::vector<uint32_t> ids = Ids(*c, 4);
   std::sort(ids.begin(), ids.end());
@@ -105,7 +112,7 @@ TEST(CovisitTest, OnlyItemsWithinWindowSecondsArePaired) {
   o.window_seconds = 60;
   auto c = Make(o);
   const int64_t t = kToday + 3600 * kSecondUs;
-  c->Observe(3, 1, t, {{1, 1, t - 61 * kSecondUs}, {2, 1, t - 59 * kSecondUs}});
+  ObserveSession(*c, 3, 1, t, {{1, 1, t - 61 * kSecondUs}, {2, 1, t - 59 * kSecondUs}});
   c->Publish();
   EXPECT_EQ(Ids(*c, 3), std::vector<uint32_t>{2});
   EXPECT_EQ(c->Top(1), nullptr);
@@ -113,13 +120,13 @@ TEST(CovisitTest, OnlyItemsWithinWindowSecondsArePaired) {
 
 TEST(CovisitTest, SameItemRepeatsAreNotPairedAndDuplicatesCountOnce) {
   auto c = Make();
-  c->Observe(1, 1, kToday, {{1, 1, kToday}, {1, 1, kToday}});
+  ObserveSession(*c, 1, 1, kToday, {{1, 1, kToday}, {1, 1, kToday}});
   c->Publish();
   EXPECT_EQ(c->Top(1), nullptr);
   EXPECT_TRUE(c->TakeChanged().empty());
 
   // b a b, then a: the pair (a, b) is formed once. n = 4: damping 2/log2(6).
-  c->Observe(1, 1, kToday, {{2, 1, kToday}, {1, 1, kToday}, {2, 1, kToday}});
+  ObserveSession(*c, 1, 1, kToday, {{2, 1, kToday}, {1, 1, kToday}, {2, 1, kToday}});
   c->Publish();
   EXPECT_EQ(Ids(*c, 1), std::vector<uint32_t>{2});
   EXPECT_NEAR(Score(*c, 1, 2), 2.0 / std::log2(6.0), 1e-6);
@@ -131,9 +138,9 @@ TEST(CovisitTest, LongSessionsAreDampedAndCappedByMaxSessionItems) {
   auto c = Make(o);
   std::vector<SessionItem> session;
   for (uint32_t i = 0; i < 9; ++i) session.push_back({100 + i, 1, kToday});
-  c->Observe(1, 1, kToday, session);  // the 10th item: n = 10
+  ObserveSession(*c, 1, 1, kToday, session);  // the 10th item: n = 10
   session.push_back({1, 1, kToday});
-  c->Observe(2, 1, kToday, session);  // the 11th: over the cap, no pairs
+  ObserveSession(*c, 2, 1, kToday, session);  // the 11th: over the cap, no pairs
   c->Publish();
   EXPECT_NEAR(Score(*c, 1, 108), 2.0 / std::log2(12.0), 1e-6);
   EXPECT_EQ(c->Top(2), nullptr);
@@ -476,7 +483,7 @@ TEST(CovisitTest, ConcurrentReadersSeeWellFormedLists) {
     const uint32_t item = rng() % kItems;
     const int64_t t = kToday + e * kSecondUs;
     if (session.size() >= 8) session.clear();
-    c->Observe(item, 1 + rng() % 4, t, session);
+    ObserveSession(*c, item, 1 + rng() % 4, t, session);
     session.push_back({item, 1.0, t});
     if (e % 16 == 0) c->Publish();
     if (e % 1024 == 0) c->TakeChanged();
