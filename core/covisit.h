@@ -2,7 +2,7 @@
 // close together in one session, per item a bounded SpaceSaving summary of its
 // neighbours, published as an immutable top list for the read path.
 //
-// Pairs. Observe(item, w, t, recent, n) pairs `item` with each distinct item among
+// Pairs. Observe(item, w, t, recent, session_events) pairs `item` with each distinct item among
 // the last `window_items` entries of `recent` whose time is within
 // `window_seconds` of t (the same item is never paired with itself; an item
 // appearing twice in the window counts once, with its latest entry). Each pair
