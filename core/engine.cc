@@ -326,7 +326,10 @@ absl::Status Engine::Load() {
   recommender_ = std::make_unique<Recommender>(
       RecommenderDeps{&options_, &catalog_, &model_, popularity_.get(), users_.get(),
                       covisit_.get(), content_.get(),
-                      [this](const std::string& key) { fold_->RequestRefresh(key); }});
+                      [this](const std::string& key, UserStatePtr from, std::vector<float> x,
+                             const std::string& version) {
+                        fold_->RequestRefresh(key, {std::move(from), std::move(x), version});
+                      }});
   return absl::OkStatus();
 }
 
@@ -572,6 +575,8 @@ EngineStats Engine::Stats() const {
   s.events_folded = fold_stats_.events_folded.load(std::memory_order_relaxed);
   s.events_skipped = fold_stats_.events_skipped.load(std::memory_order_relaxed);
   s.solves_deferred = fold_stats_.solves_deferred.load(std::memory_order_relaxed);
+  s.vectors_refreshed = fold_stats_.vectors_refreshed.load(std::memory_order_relaxed);
+  s.refreshes_resolved = fold_stats_.refreshes_resolved.load(std::memory_order_relaxed);
   s.impressions_dropped = impressions_->dropped();
   for (const auto& [name, n] : events_by_type_) s.events_by_type[name] = n.load();
   for (int i = 0; i < kNumSources; ++i) s.shown_by_source[i] = shown_by_source_[i].load();

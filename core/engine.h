@@ -56,6 +56,8 @@ struct EngineStats {
   uint64_t events_folded = 0;
   uint64_t events_skipped = 0;  // unparsable log records passed over
   uint64_t solves_deferred = 0;  // user-vector solves the fold-in left to readers
+  uint64_t vectors_refreshed = 0;   // reader-solved vectors the fold-in stored
+  uint64_t refreshes_resolved = 0;  // of those, solved again (state or model changed)
   uint64_t impressions_dropped = 0;
   std::map<std::string, uint64_t> events_by_type;  // committed since start
   std::array<uint64_t, kNumSources> shown_by_source{};

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <unordered_map>
+#include <utility>
 
 #include "core/als.h"
 #include "core/user_state.h"
@@ -233,32 +234,49 @@ void FoldWorker::FlushCovisitRows() {
   writer_->Push(std::move(batch));
 }
 
-void FoldWorker::RequestRefresh(const std::string& user_key) {
+void FoldWorker::RequestRefresh(const std::string& user_key, SolvedVector solved) {
+  UserStatePtr replaced;  // freed after the lock is released
   std::lock_guard lock(mu_);
+  auto it = refresh_.find(user_key);
+  if (it != refresh_.end()) {
+    replaced = std::exchange(it->second.from, std::move(solved.from));
+    it->second.vector = std::move(solved.vector);
+    it->second.model_version = std::move(solved.model_version);
+    return;
+  }
   if (refresh_.size() >= kMaxRefreshPending) return;
-  if (refresh_.insert(user_key).second) cv_.notify_one();
+  refresh_.emplace(user_key, std::move(solved));
+  cv_.notify_one();
 }
 
 absl::StatusOr<int> FoldWorker::RefreshUsers() {
   constexpr size_t kPerRound = 256;  // events are never kept waiting longer
-  std::vector<std::string> keys;
+  std::vector<std::pair<std::string, SolvedVector>> taken;
   {
     std::lock_guard lock(mu_);
-    while (!refresh_.empty() && keys.size() < kPerRound) {
-      keys.push_back(std::move(refresh_.extract(refresh_.begin()).value()));
+    while (!refresh_.empty() && taken.size() < kPerRound) {
+      auto node = refresh_.extract(refresh_.begin());
+      taken.emplace_back(std::move(node.key()), std::move(node.mapped()));
     }
   }
   const std::shared_ptr<LiveModel> model = deps_.model->Pin();
   DerivedBatch batch;
   batch.watermark = folded_seq();
   std::vector<float> x;
-  for (auto& key : keys) {
+  for (auto& [key, solved] : taken) {
     auto cur = deps_.users->Get(key);
     if (!cur.ok()) return cur.status();
     const UserStatePtr& state = *cur;
     if (state == nullptr || VectorCurrent(*state, *model)) continue;
-    if (!SolveUserVector(*state, *deps_.catalog, *model, options_->user_recent_items, &x)) {
+    // The reader's solution stands while nothing was folded into the state
+    // since and the model is the same (same inputs, same solve).
+    if (state == solved.from && solved.model_version == model->version &&
+        static_cast<int>(solved.vector.size()) == model->vectors->dim()) {
+      x = std::move(solved.vector);
+    } else if (!SolveUserVector(*state, *deps_.catalog, *model, options_->user_recent_items, &x)) {
       continue;
+    } else {
+      stats_->refreshes_resolved.fetch_add(1, std::memory_order_relaxed);
     }
     auto next = NewUserState(state.get());
     PrepareForFold(*deps_.catalog, next.get());
@@ -270,6 +288,7 @@ absl::StatusOr<int> FoldWorker::RefreshUsers() {
   }
   if (batch.users.empty()) return 0;
   const int solved = static_cast<int>(batch.users.size());
+  stats_->vectors_refreshed.fetch_add(solved, std::memory_order_relaxed);
   writer_->Push(std::move(batch));  // at the same watermark
   return solved;
 }

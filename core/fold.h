@@ -37,7 +37,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -73,6 +74,10 @@ struct FoldStats {
   std::atomic<uint64_t> events_folded{0};
   std::atomic<uint64_t> events_skipped{0};  // unparsable records passed over
   std::atomic<uint64_t> solves_deferred{0};  // user solves left to readers
+  // Vectors solved by a reader that the fold-in stored (RequestRefresh), and
+  // of those the ones it solved again: the state or model changed between.
+  std::atomic<uint64_t> vectors_refreshed{0};
+  std::atomic<uint64_t> refreshes_resolved{0};
   Histogram lag_seconds;                    // commit (ack) -> state visible
   Histogram visible_seconds;                // receipt -> state visible (adds the commit)
   // Events carrying a recommendation id whose item that slate showed, by
@@ -90,11 +95,19 @@ class FoldWorker {
 
   // Wakes the worker: events up to `seq` are in the log.
   void Notify(uint64_t seq);
-  // Asks the worker to re-solve and store the vector of `user_key` if it was
-  // solved against another model version (after a model swap). Bounded:
-  // requests beyond kMaxRefreshPending are dropped (a later read asks
-  // again). Any thread; never blocks on the worker.
-  void RequestRefresh(const std::string& user_key);
+  // A user vector a reader solved (SolveUserVector) because the stored one
+  // was not current: the state it was solved from, and the model version.
+  struct SolvedVector {
+    UserStatePtr from;
+    std::vector<float> vector;
+    std::string model_version;
+  };
+  // Asks the worker to store `solved` as the vector of `user_key`, if that
+  // user's vector is still not current: as given when the user's state is
+  // still `solved.from` and the model still that version, else re-solved.
+  // Bounded: requests beyond kMaxRefreshPending are dropped (a later read
+  // asks again). Any thread; never blocks on the worker.
+  void RequestRefresh(const std::string& user_key, SolvedVector solved);
   // Highest sequence number whose effects are visible to readers.
   uint64_t folded_seq() const { return folded_.load(std::memory_order_acquire); }
   // Highest sequence number whose effects are persisted (<= folded_seq()).
@@ -146,7 +159,7 @@ class FoldWorker {
   bool stopping_ = false;
   uint64_t republish_asked_ = 0, republish_done_ = 0;  // guarded by mu_
   static constexpr size_t kMaxRefreshPending = 10000;
-  std::unordered_set<std::string> refresh_;  // guarded by mu_
+  std::unordered_map<std::string, SolvedVector> refresh_;  // guarded by mu_
   std::atomic<uint64_t> folded_{0};
   // Co-visitation rows changed since the last take, written
   // kCovisitRowsPerEvent per event of a batch or kCovisitRowsPerSecond

@@ -364,9 +364,12 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     if (VectorCurrent(*state, *model)) {
       uvec.assign(state->vector().begin(), state->vector().end());
     } else {
-      SolveUserVector(*state, *d_.catalog, *model, o.user_recent_items, &uvec);
-      // Store it, so the user's next requests do not solve again.
-      if (d_.refresh_user) d_.refresh_user(UserKey(q.user_id, q.session_id));
+      // Stored by the fold-in (unless the state changed meanwhile), so the
+      // user's next requests do not solve again and the fold-in need not.
+      if (SolveUserVector(*state, *d_.catalog, *model, o.user_recent_items, &uvec) &&
+          d_.refresh_user) {
+        d_.refresh_user(UserKey(q.user_id, q.session_id), *state_or, uvec, model->version);
+      }
     }
   }
   // Session intent: the ANN query leans toward what the current session is

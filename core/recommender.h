@@ -71,10 +71,13 @@ struct RecommenderDeps {
   UserStore* users;
   const Covisitation* covisit;
   const ContentIndex* content;
-  // Asks the fold-in to re-solve and store a user's vector that was solved
-  // against another model version (Recommend re-solves it for the request
-  // either way). May be empty.
-  std::function<void(const std::string& user_key)> refresh_user;
+  // Hands the fold-in a user's vector that Recommend solved because the
+  // stored one was solved against another model version or deferred: the
+  // state it was solved from, the vector and that model version, for the
+  // fold-in to store (FoldWorker::RequestRefresh). May be empty.
+  std::function<void(const std::string& user_key, UserStatePtr solved_from,
+                     std::vector<float> vector, const std::string& model_version)>
+      refresh_user;
 };
 
 class Recommender {

@@ -84,6 +84,14 @@ class EngineCollector : public prometheus::Collectable {
             "User-vector solves the fold-in left to readers while it was behind "
             "(ingest.defer_solves_lag_ms).",
             s.solves_deferred);
+    counter("recd_fold_vectors_refreshed_total",
+            "User vectors Recommend solved (another model version, or a deferred solve) "
+            "that the fold-in stored.",
+            s.vectors_refreshed);
+    counter("recd_fold_refresh_resolves_total",
+            "Of recd_fold_vectors_refreshed_total, those the fold-in solved again because the "
+            "user's state or the model changed after the read.",
+            s.refreshes_resolved);
     counter("recd_impressions_dropped_total",
             "Impressions not logged because the buffer was full (asynchronous by design).",
             s.impressions_dropped);

@@ -172,7 +172,11 @@ class ModelSwapTest : public ::testing::Test {
 
   // Shuts the engine down and reads the state stored under `key`.
   recd::v1::records::UserState StoredStateAfterShutdown(const std::string& key) {
-    recd::v1::records::UserState state;
+    return StoredStatesAfterShutdown({key}).at(0);
+  }
+  std::vector<recd::v1::records::UserState> StoredStatesAfterShutdown(
+      const std::vector<std::string>& keys) {
+    std::vector<recd::v1::records::UserState> states(keys.size());
     engine_->Shutdown();
     engine_.reset();
     storage::StoreOptions so;
@@ -180,13 +184,15 @@ class ModelSwapTest : public ::testing::Test {
     so.create_if_missing = false;
     auto store = storage::Store::Open(so);
     EXPECT_TRUE(store.ok()) << store.status();
-    if (!store.ok()) return state;
-    auto raw = (*store)->Get(storage::Cf::kUsers, key);
-    EXPECT_TRUE(raw.ok() && raw->has_value());
-    if (raw.ok() && raw->has_value()) {
-      EXPECT_TRUE(state.ParseFromString(**raw));
+    if (!store.ok()) return states;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto raw = (*store)->Get(storage::Cf::kUsers, keys[i]);
+      EXPECT_TRUE(raw.ok() && raw->has_value()) << keys[i];
+      if (raw.ok() && raw->has_value()) {
+        EXPECT_TRUE(states[i].ParseFromString(**raw));
+      }
     }
-    return state;
+    return states;
   }
 
   // Trains a model on the planted data and writes it under the temp dir;
@@ -286,7 +292,12 @@ TEST_F(ModelSwapTest, LoadedModelServesAndRecommendationsFollowIt) {
 
   // u's stored vector was solved against the catalog model; the read
   // re-solved it and asked the fold-in to store it, so later reads (and a
-  // restart) need no solve. The fold-in drains such requests at stop.
+  // restart) need no solve. The fold-in drains such requests at stop, and
+  // stores the vector the read solved rather than solving it again.
+  engine_->Shutdown();
+  const EngineStats drained = engine_->Stats();
+  EXPECT_EQ(drained.vectors_refreshed, 1u);
+  EXPECT_EQ(drained.refreshes_resolved, 0u);
   const recd::v1::records::UserState state = StoredStateAfterShutdown(UserKey("u", ""));
   EXPECT_EQ(state.vector_model(), version);
   EXPECT_EQ(state.vector_size(), kDim);
@@ -330,6 +341,65 @@ TEST_F(ModelSwapTest, DeferredSolveIsDoneByTheReaderAndStored) {
   EXPECT_FALSE(state.vector_stale());
   EXPECT_EQ(state.vector_size(), kDim);
   EXPECT_GT(std::abs(state.vector(1)), std::abs(state.vector(0)));
+}
+
+// The fold-in stores a vector the reader solved only while the user's state
+// is the one it was solved from: events folded in between make it solve
+// again, else the stored vector would ignore them and pass for current.
+TEST_F(ModelSwapTest, ReaderSolvedVectorIsSolvedAgainWhenTheStateMovedOn) {
+  options_.surfaces["ann_only"].session_intent = 0;
+  options_.defer_solves_lag_ms = 0;  // every solve is left to readers
+  Open();
+  Populate();
+  const int64_t t = NowUs() - 30 * recd::testing::kSecondUs;
+  // Each round's user viewed a0..a2 (axis 0 under the catalog model).
+  constexpr int kRounds = 3;
+  std::vector<std::string> users, keys;
+  for (int round = 0; round < kRounds; ++round) {
+    users.push_back("turner" + std::to_string(round));
+    keys.push_back(UserKey(users.back(), ""));
+    TrackAndFold({MakeStoredEvent(users.back(), "a0", "view", t),
+                  MakeStoredEvent(users.back(), "a1", "view", t + 1),
+                  MakeStoredEvent(users.back(), "a2", "view", t + 2)});
+  }
+  for (const auto& user : users) {
+    // A backlog of other users' events: the fold-in stores readers' vectors
+    // only when no event waits, so the hand-over below usually waits behind
+    // it, and the user's turn is folded first. (When the fold-in gets there
+    // first the hand-over is stored and the turn marks it stale: right too.)
+    std::vector<std::future<void>> acks;
+    for (int call = 0; call < 20; ++call) {
+      std::vector<StoredEvent> events;
+      for (int n = 0; n < 1000; ++n) {
+        events.push_back(MakeStoredEvent("other" + std::to_string(n % 300),
+                                         PlantedItem(n % kClusters, n % kItems), "view", t + n));
+      }
+      auto p = std::make_shared<std::promise<void>>();
+      acks.push_back(p->get_future());
+      ASSERT_TRUE(engine_->TrackAsync(std::move(events), [p](auto&&...) { p->set_value(); }).ok());
+    }
+    ASSERT_EQ(acks.back().wait_for(kWait), std::future_status::ready);
+    // The reader solves the user's deferred vector from a0..a2 and hands it
+    // over; then the user turns to a5..a7 (axis 1).
+    EXPECT_FALSE(RecommendIds(user, 3).empty());
+    std::vector<StoredEvent> turn;
+    for (int r = 0; r < 10; ++r) {
+      for (int i = 5; i < 8; ++i) {
+        turn.push_back(MakeStoredEvent(user, PlantedItem(0, i), "view", t + 10 + r));
+      }
+    }
+    TrackAndFold(std::move(turn));
+  }
+  engine_->Shutdown();
+  const EngineStats s = engine_->Stats();
+  EXPECT_EQ(s.vectors_refreshed, static_cast<uint64_t>(kRounds));
+  EXPECT_GE(s.refreshes_resolved, 1u);  // all but never the fold-in first
+  // Stored: stale, or solved with a5..a7; never the reader's vector as if
+  // it were current.
+  for (const auto& state : StoredStatesAfterShutdown(keys)) {
+    if (state.vector_stale()) continue;
+    EXPECT_GT(std::abs(state.vector(1)), std::abs(state.vector(0)));
+  }
 }
 
 TEST_F(ModelSwapTest, ModelOfAnotherDimensionThanTheCatalogServes) {
