@@ -100,33 +100,42 @@ bool VectorCurrent(const UserState& state, const LiveModel& model) {
 
 bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveModel& model,
                      int max_items, std::vector<float>* out) {
+  std::vector<std::optional<uint32_t>> dense;
+  {
+    Catalog::Reader r(catalog);
+    dense = ItemDenseIds(r, state);
+  }
+  return SolveUserVector(state, dense, model, max_items, out);
+}
+
+bool SolveUserVector(const UserState& state, std::span<const std::optional<uint32_t>> item_dense,
+                     const LiveModel& model, int max_items, std::vector<float>* out) {
   const ItemVectors& vectors = *model.vectors;
   const int dim = vectors.dim();
   // The user's max_items most recent items (items are kept in touch order
   // only approximately, so select by last_us).
-  std::vector<const UserItem*> recent;
-  recent.reserve(state.items_size());
-  for (const auto& it : state.items()) recent.push_back(&it);
+  std::vector<int> recent(state.items_size());
+  for (int i = 0; i < state.items_size(); ++i) recent[i] = i;
   if (max_items > 0 && recent.size() > static_cast<size_t>(max_items)) {
-    std::nth_element(
-        recent.begin(), recent.begin() + max_items, recent.end(),
-        [](const UserItem* a, const UserItem* b) { return a->last_us() > b->last_us(); });
+    std::nth_element(recent.begin(), recent.begin() + max_items, recent.end(), [&](int a, int b) {
+      return state.items(a).last_us() > state.items(b).last_us();
+    });
     recent.resize(max_items);
   }
-  std::vector<float> buf(recent.size() * dim);
+  // Those the catalog knows, gathered together: the vectors' cache misses
+  // overlap.
+  std::erase_if(recent, [&](int i) { return !item_dense[i]; });
+  std::vector<uint32_t> ids(recent.size());
+  for (size_t j = 0; j < recent.size(); ++j) ids[j] = *item_dense[recent[j]];
+  std::vector<float> buf(ids.size() * dim);
+  std::unique_ptr<bool[]> present(new bool[ids.size()]);
+  vectors.GetMany(ids, buf.data(), present.get());
   std::vector<const float*> rows;
   std::vector<float> weights;
-  {
-    Catalog::Reader r(catalog);
-    const bool cached = DenseValid(state, r);
-    for (const UserItem* item : recent) {
-      const UserItem& it = *item;
-      auto d = DenseOf(r, cached, it);
-      float* dst = buf.data() + rows.size() * dim;
-      if (!d || !vectors.Get(*d, dst)) continue;
-      rows.push_back(dst);
-      weights.push_back(static_cast<float>(it.weight()));
-    }
+  for (size_t j = 0; j < ids.size(); ++j) {
+    if (!present[j]) continue;
+    rows.push_back(buf.data() + j * dim);
+    weights.push_back(static_cast<float>(state.items(recent[j]).weight()));
   }
   if (rows.empty()) return false;
   AlsParams p;

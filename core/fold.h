@@ -35,6 +35,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -206,5 +208,10 @@ bool VectorCurrent(const recd::v1::records::UserState& state, const LiveModel& m
 // lambda. False when none of those items has a vector. Any thread.
 bool SolveUserVector(const recd::v1::records::UserState& state, const Catalog& catalog,
                      const LiveModel& model, int max_items, std::vector<float>* out);
+// The same with the dense ids of state.items() already resolved
+// (ItemDenseIds; item_dense.size() == items_size()).
+bool SolveUserVector(const recd::v1::records::UserState& state,
+                     std::span<const std::optional<uint32_t>> item_dense, const LiveModel& model,
+                     int max_items, std::vector<float>* out);
 
 }  // namespace recd::core

@@ -176,6 +176,43 @@ bool ItemVectors::Has(uint32_t item) const {
          c->base[r].load(std::memory_order_acquire) != nullptr;
 }
 
+void ItemVectors::PrefetchSlots(uint32_t item) const {
+  if (item >= kMaxItems) return;
+  const Chunk* c = chunks_[item / kRowsPerChunk].load(std::memory_order_acquire);
+  if (c == nullptr) return;
+  const uint32_t r = item % kRowsPerChunk;
+  __builtin_prefetch(&c->seq[r]);
+  __builtin_prefetch(&c->own[r]);
+  __builtin_prefetch(&c->base[r]);
+}
+
+void ItemVectors::PrefetchVector(uint32_t item) const {
+  if (item >= kMaxItems) return;
+  const Chunk* c = chunks_[item / kRowsPerChunk].load(std::memory_order_acquire);
+  if (c == nullptr) return;
+  const uint32_t r = item % kRowsPerChunk;
+  // A hint: a torn read here only prefetches the wrong row.
+  const uint32_t own = c->own[r].load(std::memory_order_relaxed);
+  const void* row = own != 0 ? static_cast<const void*>(OwnRow(own - 1))
+                             : static_cast<const void*>(c->base[r].load(std::memory_order_relaxed));
+  if (row == nullptr) return;
+  const char* p = static_cast<const char*>(row);
+  for (size_t off = 0; off < dim_ * sizeof(float); off += 64) __builtin_prefetch(p + off);
+}
+
+void ItemVectors::GetMany(std::span<const uint32_t> items, float* out, bool* present) const {
+  // Slots kAhead items ahead, vectors half as far: by then their slots
+  // have arrived.
+  constexpr size_t kAhead = 16;
+  const size_t n = items.size();
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) PrefetchSlots(items[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) PrefetchSlots(items[i + kAhead]);
+    if (i + kAhead / 2 < n) PrefetchVector(items[i + kAhead / 2]);
+    present[i] = Get(items[i], out + i * static_cast<size_t>(dim_));
+  }
+}
+
 bool ItemVectors::Get(uint32_t item, float* out) const {
   if (item >= kMaxItems) return false;
   const Chunk* c = chunks_[item / kRowsPerChunk].load(std::memory_order_acquire);

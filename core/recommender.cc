@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -39,24 +42,22 @@ void Normalize(std::vector<float>* v) {
 
 // uvec <- (1 - s) * unit(uvec) + s * unit(mean of the vectors of the session
 // items within the co-visitation window of the latest one).
-void BlendSessionIntent(const UserState& state, const Catalog& catalog, const ItemVectors& vectors,
-                        const EngineOptions& o, float share, std::vector<float>* uvec) {
+void BlendSessionIntent(const UserState& state, const Catalog::Reader& r,
+                        const ItemVectors& vectors, const EngineOptions& o, float share,
+                        std::vector<float>* uvec) {
   if (state.session_size() == 0 || share <= 0) return;
   const int dim = vectors.dim();
   const int64_t latest = state.session(state.session_size() - 1).t_us();
   const int64_t window = static_cast<int64_t>(o.covisit.window_seconds * 1e6);
   std::vector<float> sv(dim, 0.f), v(dim);
   bool any = false;
-  {
-    Catalog::Reader r(catalog);
-    const bool cached = DenseValid(state, r);
-    for (const auto& s : state.session()) {
-      if (latest - s.t_us() > window) continue;
-      auto d = DenseOf(r, cached, s);
-      if (!d || !vectors.Get(*d, v.data())) continue;
-      for (int i = 0; i < dim; ++i) sv[i] += static_cast<float>(s.weight()) * v[i];
-      any = true;
-    }
+  const bool cached = DenseValid(state, r);
+  for (const auto& s : state.session()) {
+    if (latest - s.t_us() > window) continue;
+    auto d = DenseOf(r, cached, s);
+    if (!d || !vectors.Get(*d, v.data())) continue;
+    for (int i = 0; i < dim; ++i) sv[i] += static_cast<float>(s.weight()) * v[i];
+    any = true;
   }
   if (!any) return;
   Normalize(uvec);
@@ -88,19 +89,21 @@ std::vector<size_t> Apportion(size_t total, const std::vector<float>& weights) {
 // Per-request filter over dense ids; holds the catalog's read view.
 class Eligibility {
  public:
+  // item_dense: ItemDenseIds of `state`.
   Eligibility(const Catalog::Reader& r, const RecommendQuery& q, const SurfaceOptions& surface,
-              const UserState* state)
+              const UserState* state, std::span<const std::optional<uint32_t>> item_dense)
       : r_(r), now_us_(q.now_us) {
     max_age_us_ = static_cast<int64_t>(surface.max_item_age_seconds * 1e6);
     for (const auto& id : q.exclude_item_ids) {
       if (auto d = r.Find(id)) excluded_.insert(*d);
     }
     if (state != nullptr) {
-      const bool cached = DenseValid(*state, r);
       const uint64_t seen_bits = TypeBits(*state, surface.seen_event_types);
-      for (const auto& item : state->items()) {
-        if (!HasType(item, seen_bits, surface.seen_event_types)) continue;
-        if (auto d = DenseOf(r, cached, item)) seen_.insert(*d);
+      for (int i = 0; i < state->items_size(); ++i) {
+        if (!item_dense[i] || !HasType(state->items(i), seen_bits, surface.seen_event_types)) {
+          continue;
+        }
+        seen_.insert(*item_dense[i]);
       }
     }
     include_any_ = !q.include_categories.empty();
@@ -355,6 +358,11 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   if (!state_or.ok()) return state_or.status();
   const UserState* state = state_or->get();
 
+  Catalog::Reader r(*d_.catalog);
+  // The dense ids of the user's items, looked up once for every stage.
+  const std::vector<std::optional<uint32_t>> item_dense =
+      state != nullptr ? ItemDenseIds(r, *state) : std::vector<std::optional<uint32_t>>();
+
   // The user vector: as folded, or solved here when it was solved against
   // another model version (vectors of two trainings are not comparable) or
   // the fold-in deferred its solve while behind.
@@ -366,7 +374,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     } else {
       // Stored by the fold-in (unless the state changed meanwhile), so the
       // user's next requests do not solve again and the fold-in need not.
-      if (SolveUserVector(*state, *d_.catalog, *model, o.user_recent_items, &uvec) &&
+      if (SolveUserVector(*state, item_dense, *model, o.user_recent_items, &uvec) &&
           d_.refresh_user) {
         d_.refresh_user(UserKey(q.user_id, q.session_id), *state_or, uvec, model->version);
       }
@@ -376,15 +384,13 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   // about, so a few clicks move the list at once even for a user with a long
   // history (the fold-in weighs all of it).
   if (!uvec.empty()) {
-    BlendSessionIntent(*state, *d_.catalog, vectors, o,
-                       static_cast<float>(surface.session_intent), &uvec);
+    BlendSessionIntent(*state, r, vectors, o, static_cast<float>(surface.session_intent), &uvec);
   }
   auto trending = d_.popularity->TrendingTop();
   auto popular = d_.popularity->PopularTop();
 
-  Catalog::Reader r(*d_.catalog);
   const bool cached = state != nullptr && DenseValid(*state, r);
-  Eligibility eligible(r, q, surface, state);
+  Eligibility eligible(r, q, surface, state, item_dense);
   Pool pool(surface, CandidateBudget(q.k, o, surface));
 
   if (!uvec.empty()) {
@@ -472,15 +478,13 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
     });
     const uint64_t started_bits = TypeBits(*state, surface.continuation_event_types);
     const uint64_t finished_bits = TypeBits(*state, surface.finish_event_types);
-    std::vector<std::optional<uint32_t>> dense(state->items_size());
     absl::flat_hash_set<uint32_t> consumed;
-    for (int i = 0; i < state->items_size(); ++i) {
-      dense[i] = DenseOf(r, cached, state->items(i));
-      if (dense[i]) consumed.insert(*dense[i]);
+    for (const auto& d : item_dense) {
+      if (d) consumed.insert(*d);
     }
     for (int rank = 0; rank < static_cast<int>(order.size()); ++rank) {
       const auto& it = state->items(order[rank]);
-      const auto& d = dense[order[rank]];
+      const auto& d = item_dense[order[rank]];
       if (!d) continue;
       const float recency = 1.f / (1.f + rank);
       const bool started = HasType(it, started_bits, surface.continuation_event_types);
@@ -552,7 +556,9 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
   if (!anchor || !r.Row(*anchor).alive) {
     return absl::NotFoundError("item_id: no item \"" + item_id + "\"");
   }
-  Eligibility eligible(r, q, surface, state.get());
+  Eligibility eligible(
+      r, q, surface, state.get(),
+      state != nullptr ? ItemDenseIds(r, *state) : std::vector<std::optional<uint32_t>>());
   eligible.Exclude(*anchor);
   Pool pool(surface, CandidateBudget(q.k, o, surface));
 

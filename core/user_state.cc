@@ -58,6 +58,20 @@ void AddType(std::string_view type, UserState* state, UserItem* item) {
   std::rotate(names->begin() + pos, names->end() - 1, names->end());
 }
 
+std::vector<std::optional<uint32_t>> ItemDenseIds(const Catalog::Reader& r,
+                                                  const UserState& state) {
+  std::vector<std::optional<uint32_t>> out(state.items_size());
+  if (DenseValid(state, r)) {
+    for (int i = 0; i < state.items_size(); ++i) out[i] = state.items(i).dense();
+    return out;
+  }
+  std::vector<std::string_view> ids;
+  ids.reserve(state.items_size());
+  for (const auto& item : state.items()) ids.push_back(item.item_id());
+  r.FindMany(ids, out.data());
+  return out;
+}
+
 void PrepareForFold(Catalog& catalog, UserState* state) {
   for (UserItem& item : *state->mutable_items()) {
     if (item.types().empty()) continue;

@@ -1,12 +1,17 @@
 // Micro-benchmarks of hot in-process functions (bench/micro/CMakeLists.txt).
 //   build/bench/micro/recd_micro_bench [--benchmark_filter=REGEX]
 // Google Benchmark prints the machine (CPUs, caches, load) with the figures.
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "core/ann_index.h"
 #include "core/diversity.h"
+#include "core/item_vectors.h"
 #include "core/popularity.h"
 
 namespace recd::core {
@@ -71,6 +76,84 @@ void BM_PopularityPublish(benchmark::State& state) {
   state.counters["events_per_publish"] = events;
 }
 BENCHMARK(BM_PopularityPublish)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+// A trained model's vectors as ItemVectors reads them: inside the index's
+// element records (hnswlib: links, vector, label; ~400 B at M = 16, 64-d).
+class StridedBase : public AnnIndex {
+ public:
+  static constexpr size_t kStrideFloats = 100;
+  StridedBase(uint32_t n, int dim, std::mt19937* rng) : n_(n), dim_(dim), data_(n * kStrideFloats) {
+    std::normal_distribution<float> normal;
+    for (auto& x : data_) x = normal(*rng);
+  }
+  std::vector<Neighbor> Search(const float*, int) const override { return {}; }
+  bool GetVector(uint32_t id, float* out) const override {
+    if (id >= n_) return false;
+    std::copy_n(VectorData(id), dim_, out);
+    return true;
+  }
+  const float* VectorData(uint32_t id) const override {
+    return id < n_ ? data_.data() + id * kStrideFloats + 33 : nullptr;  // after the links
+  }
+  std::vector<uint32_t> Ids() const override {
+    std::vector<uint32_t> ids(n_);
+    for (uint32_t i = 0; i < n_; ++i) ids[i] = i;
+    return ids;
+  }
+  size_t size() const override { return n_; }
+  int dim() const override { return dim_; }
+
+ private:
+  uint32_t n_;
+  int dim_;
+  std::vector<float> data_;
+};
+
+// Gathering the vectors of a user's items or of a slate's candidates at a
+// million 64-d items of a trained model, cold: each batch is a fresh draw of
+// random ids, so the figure is memory latency (one Get at a time) or overlap
+// (GetMany).
+struct GatherFixture {
+  static constexpr uint32_t kItems = 1000000;
+  static constexpr int kDim = 64;
+  static constexpr size_t kIds = size_t{1} << 21;  // cycled through
+  ItemVectors vectors{kDim};
+  std::vector<uint32_t> ids;
+  size_t next = 0;
+  GatherFixture() {
+    std::mt19937 rng(3);
+    vectors.SetBase(std::make_shared<StridedBase>(kItems, kDim, &rng));
+    ids.resize(kIds);
+    for (auto& id : ids) id = rng() % kItems;
+  }
+  std::span<const uint32_t> Batch(size_t n) {
+    if (next + n > ids.size()) next = 0;
+    std::span<const uint32_t> out(ids.data() + next, n);
+    next += n;
+    return out;
+  }
+};
+
+void BM_GatherVectors(benchmark::State& state) {
+  static GatherFixture f;  // ~1 s and 300 MB, once
+  const size_t n = static_cast<size_t>(state.range(0));
+  const bool many = state.range(1) != 0;
+  std::vector<float> out(n * GatherFixture::kDim);
+  std::unique_ptr<bool[]> present(new bool[n]);
+  for (auto _ : state) {
+    auto batch = f.Batch(n);
+    if (many) {
+      f.vectors.GetMany(batch, out.data(), present.get());
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        present[i] = f.vectors.Get(batch[i], out.data() + i * GatherFixture::kDim);
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(many ? "GetMany" : "Get loop");
+}
+BENCHMARK(BM_GatherVectors)->ArgsProduct({{100, 400}, {0, 1}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace recd::core

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
@@ -97,6 +98,33 @@ TEST_P(ItemVectorsBase, ReadsTheIndexRowsAndOwnRowsWin) {
   EXPECT_TRUE(GetOrEmpty(v, 7).empty());
   EXPECT_EQ(GetOrEmpty(v, 9), Filled(10));
   EXPECT_EQ(v.count(), 50u);
+}
+
+// GetMany gives what Get gives, item by item, over base rows, own rows,
+// cleared rows, ids never set and ids past kMaxItems, in any order and with
+// repeats; rows of absent items are left as they were.
+TEST_P(ItemVectorsBase, GetManyIsGetOfEachItem) {
+  ItemVectors v(kDim);
+  v.SetBase(BaseIndex(300, GetParam()));
+  ASSERT_TRUE(v.Set(5, Filled(-1).data()));
+  ASSERT_TRUE(v.Set(1000, Filled(-2).data()));
+  v.Clear(6);
+  std::mt19937 rng(4);
+  std::vector<uint32_t> items = {ItemVectors::kMaxItems, 5, 6, 1000, 299, 300, 5};
+  for (int i = 0; i < 200; ++i) items.push_back(rng() % 400);
+  std::vector<float> out(items.size() * kDim, 42.f);
+  std::unique_ptr<bool[]> present(new bool[items.size()]);
+  v.GetMany(items, out.data(), present.get());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::vector<float> row(out.begin() + i * kDim, out.begin() + (i + 1) * kDim);
+    const std::vector<float> want = GetOrEmpty(v, items[i]);
+    EXPECT_EQ(present[i], !want.empty()) << items[i];
+    EXPECT_EQ(row, want.empty() ? Filled(42) : want) << items[i];
+  }
+  EXPECT_FALSE(present[0]);
+  EXPECT_TRUE(present[1]);
+  EXPECT_FALSE(present[2]);
+  v.GetMany({}, nullptr, nullptr);  // nothing to read
 }
 
 INSTANTIATE_TEST_SUITE_P(ExactAndHnsw, ItemVectorsBase, ::testing::Bool());

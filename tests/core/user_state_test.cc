@@ -86,6 +86,33 @@ TEST(UserStateTest, PrepareMovesStoredTypeNamesIntoTheMaskAndCachesDenseIds) {
   EXPECT_EQ(DenseOf(r, true, *unknown), r.Find("never-upserted"));
 }
 
+// ItemDenseIds: the cached ids when valid, else the catalog's lookups
+// (nullopt for an id it never saw), in the order of the state's items.
+TEST(UserStateTest, ItemDenseIdsAreDenseOfEachItem) {
+  Catalog first, second;
+  UserState s;
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "i" + std::to_string(i);
+    first.Intern(id);
+    if (i % 3 != 0) second.Intern(id);
+    s.add_items()->set_item_id(id);
+  }
+  s.add_items()->set_item_id("unknown");
+  PrepareForFold(first, &s);
+  for (Catalog* c : {&first, &second}) {
+    Catalog::Reader r(*c);
+    const bool cached = DenseValid(s, r);
+    EXPECT_EQ(cached, c == &first);
+    const auto dense = ItemDenseIds(r, s);
+    ASSERT_EQ(dense.size(), static_cast<size_t>(s.items_size()));
+    for (int i = 0; i < s.items_size(); ++i) {
+      EXPECT_EQ(dense[i], DenseOf(r, cached, s.items(i))) << i;
+    }
+    EXPECT_EQ(dense[0].has_value(), c == &first);
+    EXPECT_TRUE(dense[1].has_value());
+  }
+}
+
 TEST(UserStateTest, DenseIdsOfAnotherCatalogAreNotValid) {
   Catalog first, second;
   EXPECT_NE(first.epoch(), second.epoch());
