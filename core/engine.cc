@@ -359,7 +359,14 @@ void Engine::Shutdown() {
 }
 
 absl::Status Engine::TrackAsync(std::vector<StoredEvent> events, Ingestor::EventsDone done) {
-  const uint64_t lag = ingest_->last_seq() - fold_->folded_seq();
+  // The fold-in never passes the committed sequence, but the two are read
+  // at different moments: a commit and its fold between the reads would
+  // make the unsigned difference huge (a spurious RESOURCE_EXHAUSTED). So
+  // the folded one is read first (the commit publishes last_seq before it
+  // notifies the fold-in), and the difference clamped.
+  const uint64_t folded = fold_->folded_seq();
+  const uint64_t last = ingest_->last_seq();
+  const uint64_t lag = last - std::min(last, folded);
   if (lag > static_cast<uint64_t>(options_.max_fold_lag_events)) {
     return absl::ResourceExhaustedError("ingest: fold-in is " + std::to_string(lag) +
                                         " events behind (ingest.max_fold_lag_events); retry with "

@@ -408,6 +408,15 @@ void FoldWorker::Run() {
 absl::StatusOr<int> FoldWorker::FoldBatch() {
   const EngineOptions& o = *options_;
   const uint64_t from = folded_seq() + 1;
+  // Only committed events: the log may already hold the next commit's
+  // events before the commit thread publishes its sequence and notifies,
+  // and folded_seq() must never pass the committed sequence (the fold-lag
+  // check and read-your-writes compare the two).
+  uint64_t target;
+  {
+    std::lock_guard lock(mu_);
+    target = target_;
+  }
   std::unordered_map<uint32_t, std::string> changed_items;  // dense -> id
   std::vector<std::pair<uint64_t, int64_t>> received;       // seq, received_at_us
   std::vector<SessionItem> recent;
@@ -420,6 +429,7 @@ absl::StatusOr<int> FoldWorker::FoldBatch() {
   std::vector<StoredEvent*> events;
   absl::Status scan = events_->Read(
       storage::EncodeU64(from), [&](std::string_view seq_key, std::string_view value) {
+        if (storage::DecodeU64(seq_key) > target) return false;
         StoredEvent& e =
             *events.emplace_back(google::protobuf::Arena::CreateMessage<StoredEvent>(&arena));
         if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {

@@ -245,6 +245,9 @@ class ModelSwapTest : public ::testing::Test {
 };
 
 TEST_F(ModelSwapTest, LoadedModelServesAndRecommendationsFollowIt) {
+  // u's solve is never left to a reader (a slow fold-in would), so the one
+  // vector a reader hands over below is the one after the swap.
+  options_.defer_solves_lag_ms = 1e9;
   Open();
   Populate();
   EXPECT_EQ(engine_->model_version(), kCatalogModelVersion);
@@ -353,7 +356,7 @@ TEST_F(ModelSwapTest, ReaderSolvedVectorIsSolvedAgainWhenTheStateMovedOn) {
   Populate();
   const int64_t t = NowUs() - 30 * recd::testing::kSecondUs;
   // Each round's user viewed a0..a2 (axis 0 under the catalog model).
-  constexpr int kRounds = 3;
+  constexpr int kRounds = 5;
   std::vector<std::string> users, keys;
   for (int round = 0; round < kRounds; ++round) {
     users.push_back("turner" + std::to_string(round));
@@ -376,7 +379,9 @@ TEST_F(ModelSwapTest, ReaderSolvedVectorIsSolvedAgainWhenTheStateMovedOn) {
       }
       auto p = std::make_shared<std::promise<void>>();
       acks.push_back(p->get_future());
-      ASSERT_TRUE(engine_->TrackAsync(std::move(events), [p](auto&&...) { p->set_value(); }).ok());
+      const absl::Status st =
+          engine_->TrackAsync(std::move(events), [p](auto&&...) { p->set_value(); });
+      ASSERT_TRUE(st.ok()) << st;
     }
     ASSERT_EQ(acks.back().wait_for(kWait), std::future_status::ready);
     // The reader solves the user's deferred vector from a0..a2 and hands it
@@ -393,7 +398,9 @@ TEST_F(ModelSwapTest, ReaderSolvedVectorIsSolvedAgainWhenTheStateMovedOn) {
   engine_->Shutdown();
   const EngineStats s = engine_->Stats();
   EXPECT_EQ(s.vectors_refreshed, static_cast<uint64_t>(kRounds));
-  EXPECT_GE(s.refreshes_resolved, 1u);  // all but never the fold-in first
+  // Most rounds go as planned; that none does would take a fold-in that
+  // outran a backlog of 20,000 events five times over.
+  EXPECT_GE(s.refreshes_resolved, 1u);
   // Stored: stale, or solved with a5..a7; never the reader's vector as if
   // it were current.
   for (const auto& state : StoredStatesAfterShutdown(keys)) {
