@@ -27,6 +27,11 @@ class AtomicDoubleArray {
     const std::atomic<double>* chunk = dir_[i >> kShift].load(std::memory_order_acquire);
     return chunk == nullptr ? fill_ : chunk[i & kMask].load(std::memory_order_relaxed);
   }
+  // Starts loading slot i (a hint: a Get soon after need not wait).
+  void Prefetch(uint32_t i) const {
+    const std::atomic<double>* chunk = dir_[i >> kShift].load(std::memory_order_acquire);
+    if (chunk != nullptr) __builtin_prefetch(&chunk[i & kMask]);
+  }
   void Set(uint32_t i, double v) {
     std::atomic<double>* chunk = dir_[i >> kShift].load(std::memory_order_relaxed);
     if (chunk == nullptr) {

@@ -106,6 +106,13 @@ class Catalog {
     // turn (a lookup is ~3 cache misses at a million items).
     void FindMany(absl::Span<const std::string_view> ids, std::optional<uint32_t>* out) const;
     const ItemRow& Row(uint32_t dense) const { return c_.rows_[dense]; }
+    // Starts loading Row(dense) (a hint for a loop that reads many rows).
+    void PrefetchRow(uint32_t dense) const {
+      if (dense >= c_.rows_.size()) return;
+      const char* p = reinterpret_cast<const char*>(&c_.rows_[dense]);
+      __builtin_prefetch(p);
+      __builtin_prefetch(p + sizeof(ItemRow) - 1);
+    }
     const std::string& Id(uint32_t dense) const { return c_.ids_[dense]; }
     uint64_t epoch() const { return c_.epoch_; }
     size_t capacity() const { return c_.rows_.size(); }

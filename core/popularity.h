@@ -57,6 +57,8 @@ class Popularity {
   // Long-term popularity of an item relative to the most popular one at
   // the last Publish, in [0, 1] (0 without events). Any thread.
   float Relative(uint32_t item) const;
+  // Starts loading what Relative(item) reads (a hint). Any thread.
+  void PrefetchRelative(uint32_t item) const { long_.Prefetch(item); }
 
  private:
   // This publish's slice of the rolling sweep (every item once per period).

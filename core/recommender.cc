@@ -133,6 +133,8 @@ class Eligibility {
     return true;
   }
   void Exclude(uint32_t dense) { excluded_.insert(dense); }
+  // Starts loading what operator()(dense) reads (a hint).
+  void Prefetch(uint32_t dense) const { r_.PrefetchRow(dense); }
 
  private:
   const Catalog::Reader& r_;
@@ -191,6 +193,10 @@ class Blender {
     // however unrelated it is, and crowd out content-only newcomers.
     hi_.fill(0.f);
     for (const auto& [id, c] : pool.cands()) {
+      // What Rank reads per candidate, requested now: a cache miss each at
+      // a million items, overlapped here instead of waited for there.
+      if (surface.freshness_weight > 0) r.PrefetchRow(id);
+      if (surface.popularity_weight > 0) pop.PrefetchRelative(id);
       for (int s = 0; s < kNumSources; ++s) {
         if (c.detail[s] != nullptr) hi_[s] = std::max(hi_[s], c.raw[s]);
       }
@@ -271,21 +277,37 @@ class Blender {
   std::array<float, kNumSources> hi_;
 };
 
+// Calls fn(e) for the entries of `list` in order while it returns true,
+// with the catalog row of the entry kAhead further on requested first: the
+// filter reads one row per entry, a cache miss each at a million items, and
+// rejects an entry in a few ns, so the rows are asked for well ahead.
+template <typename List, typename ItemOf, typename Fn>
+void ForEachPrefetched(const List& list, const Eligibility& eligible, ItemOf item_of, Fn fn) {
+  constexpr size_t kAhead = 16;
+  const size_t n = list.size();
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) eligible.Prefetch(item_of(list[i]));
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) eligible.Prefetch(item_of(list[i + kAhead]));
+    if (!fn(list[i])) return;
+  }
+}
+
 // Adds up to pool.want() eligible items from a best-first list.
 template <typename List, typename ItemOf, typename ScoreOf>
 void AddList(Pool& pool, Source s, const List& list, const Eligibility& eligible, ItemOf item_of,
              ScoreOf score_of, const char* detail) {
   size_t taken = 0;
-  for (const auto& e : list) {
-    if (taken >= pool.want()) break;
+  ForEachPrefetched(list, eligible, item_of, [&](const auto& e) {
+    if (taken >= pool.want()) return false;
     const uint32_t id = item_of(e);
-    if (!eligible(id)) continue;
+    if (!eligible(id)) return true;
     const float raw = score_of(e);
     // No evidence (for ann: orthogonal or opposite to the user's taste).
-    if (!(raw > 0)) continue;
+    if (!(raw > 0)) return true;
     pool.Add(s, id, raw, detail);
     ++taken;
-  }
+    return true;
+  });
 }
 
 void AddFallback(Pool& pool, size_t k, const Catalog::Reader& r, const ContentIndex& content,
@@ -331,6 +353,7 @@ Slate Finish(const Blender& blender, size_t k, const SurfaceOptions& surface,
   Slate slate;
   for (const auto& c : *chosen) {
     RankedItem item;
+    item.dense = c.item;
     item.item_id = r.Id(c.item);
     item.score = c.score;
     item.reasons = blender.Explain(c.item);
@@ -413,13 +436,16 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
       auto top = d_.covisit->Top(*seed);
       if (top == nullptr) continue;
       size_t taken = 0;
-      for (const auto& nb : *top) {
-        if (taken >= budget[used]) break;
-        if (nb.score <= 0 || !eligible(nb.id)) continue;
-        pool.Add(Source::kCovisit, nb.id, recency[used] * nb.score,
-                 "often viewed together with recent items");
-        ++taken;
-      }
+      ForEachPrefetched(
+          *top, eligible, [](const auto& nb) { return nb.id; },
+          [&](const auto& nb) {
+            if (taken >= budget[used]) return false;
+            if (nb.score <= 0 || !eligible(nb.id)) return true;
+            pool.Add(Source::kCovisit, nb.id, recency[used] * nb.score,
+                     "often viewed together with recent items");
+            ++taken;
+            return true;
+          });
     }
   }
   if (pool.Weight(Source::kContent) > 0 && state != nullptr && state->affinities_size() > 0) {
@@ -440,17 +466,22 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
       auto label = r.Label(aff.label().substr(2));
       if (!label) continue;
       size_t taken = 0;
-      for (const auto& e : *d_.content->Newest(aff.label())) {
-        const int64_t age = q.now_us - e.created_at_us;
-        if (age > max_age_us) break;  // newest first: the rest are older
-        if (taken >= budget[i]) break;
-        if (!eligible(e.item)) continue;
-        const auto labels = is_tag ? r.Row(e.item).tags() : r.Row(e.item).categories();
-        if (!std::binary_search(labels.begin(), labels.end(), *label)) continue;
-        const float fresh = static_cast<float>(std::exp2(-std::max<int64_t>(0, age) / fresh_h_us));
-        pool.Add(Source::kContent, e.item, a * fresh, "new in a topic you follow");
-        ++taken;
-      }
+      const auto newest = d_.content->Newest(aff.label());
+      ForEachPrefetched(
+          *newest, eligible, [](const auto& e) { return e.item; },
+          [&](const auto& e) {
+            const int64_t age = q.now_us - e.created_at_us;
+            if (age > max_age_us) return false;  // newest first: the rest are older
+            if (taken >= budget[i]) return false;
+            if (!eligible(e.item)) return true;
+            const auto labels = is_tag ? r.Row(e.item).tags() : r.Row(e.item).categories();
+            if (!std::binary_search(labels.begin(), labels.end(), *label)) return true;
+            const float fresh =
+                static_cast<float>(std::exp2(-std::max<int64_t>(0, age) / fresh_h_us));
+            pool.Add(Source::kContent, e.item, a * fresh, "new in a topic you follow");
+            ++taken;
+            return true;
+          });
     }
   }
   if (pool.Weight(Source::kTrending) > 0 && !trending->empty()) {
@@ -510,13 +541,17 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
   slate.seed = SeedFromId(recommendation_id);
   if (surface.explore_epsilon > 0 && !slate.items.empty()) {
     std::vector<uint32_t> dense_slate;
-    for (const auto& it : slate.items) dense_slate.push_back(*r.Find(it.item_id));
+    for (const auto& it : slate.items) dense_slate.push_back(it.dense);
     std::unordered_set<uint32_t> in_slate(dense_slate.begin(), dense_slate.end());
     std::vector<uint32_t> explore_pool;
-    for (const auto& e : *d_.content->Newest(ContentIndex::kAll)) {
-      if (static_cast<int>(explore_pool.size()) >= surface.explore_pool_size) break;
-      if (!in_slate.count(e.item) && eligible(e.item)) explore_pool.push_back(e.item);
-    }
+    const auto newest = d_.content->Newest(ContentIndex::kAll);
+    ForEachPrefetched(
+        *newest, eligible, [](const auto& e) { return e.item; },
+        [&](const auto& e) {
+          if (static_cast<int>(explore_pool.size()) >= surface.explore_pool_size) return false;
+          if (!in_slate.count(e.item) && eligible(e.item)) explore_pool.push_back(e.item);
+          return true;
+        });
     const double eps[1] = {surface.explore_epsilon};
     auto decisions = ExploreSlate(dense_slate, explore_pool, eps, slate.seed);
     if (decisions.ok()) {
@@ -528,6 +563,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
         it.epsilon = dec.epsilon;
         if (dec.explored) {
           it.item_id = r.Id(dec.item);
+          it.dense = dec.item;
           it.explored = true;
           it.score = 0;
           it.source = Source::kExplore;
@@ -581,14 +617,18 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
     auto add_label = [&](uint32_t label, bool is_tag) {
       const std::string key = (is_tag ? "t:" : "c:") + r.LabelName(label);
       size_t taken = 0;
-      for (const auto& e : *d_.content->Newest(key)) {
-        if (taken >= pool.want()) break;
-        if (!eligible(e.item)) continue;
-        const auto labels = is_tag ? r.Row(e.item).tags() : r.Row(e.item).categories();
-        if (!std::binary_search(labels.begin(), labels.end(), label)) continue;
-        pool.Add(Source::kContent, e.item, 1.f, "shares a category or tag");
-        ++taken;
-      }
+      const auto newest = d_.content->Newest(key);
+      ForEachPrefetched(
+          *newest, eligible, [](const auto& e) { return e.item; },
+          [&](const auto& e) {
+            if (taken >= pool.want()) return false;
+            if (!eligible(e.item)) return true;
+            const auto labels = is_tag ? r.Row(e.item).tags() : r.Row(e.item).categories();
+            if (!std::binary_search(labels.begin(), labels.end(), label)) return true;
+            pool.Add(Source::kContent, e.item, 1.f, "shares a category or tag");
+            ++taken;
+            return true;
+          });
     };
     for (uint32_t c : row.categories()) add_label(c, false);
     for (uint32_t t : row.tags()) add_label(t, true);

@@ -55,6 +55,7 @@ struct RankedItem {
   std::string deterministic_item_id;  // what the slot held before exploration
   uint32_t pool_size = 0;
   double epsilon = 0;
+  uint32_t dense = 0;  // item_id's catalog dense id (this process)
 };
 
 struct Slate {

@@ -56,6 +56,7 @@ class Trending {
   void Set(uint32_t item, double log2_score);
   // Any thread.
   double Get(uint32_t item) const { return log2_.Get(item); }
+  void Prefetch(uint32_t item) const { log2_.Prefetch(item); }
   // Items with a slot (max dense id seen + 1).
   size_t size() const { return log2_.size(); }
   // Publishes the top list if anything changed since the last call:
