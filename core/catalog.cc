@@ -5,6 +5,8 @@
 #include <mutex>
 #include <random>
 
+#include "core/huge_pages.h"
+
 namespace recd::core {
 
 uint32_t Catalog::InternLabel(const std::string& s) {
@@ -125,7 +127,10 @@ std::optional<uint32_t> Catalog::Remove(std::string_view id) {
 void Catalog::Reserve(size_t n) {
   std::unique_lock lock(mu_);
   ids_.reserve(n);
+  const bool fresh = rows_.capacity() < n;
   rows_.reserve(n);
+  // Filters read rows at random: huge pages spare them a page walk each.
+  if (fresh) AdviseHugePages(rows_.data() + rows_.size(), (n - rows_.size()) * sizeof(ItemRow));
   dense_.reserve(n);
 }
 
