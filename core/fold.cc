@@ -103,7 +103,7 @@ bool SolveUserVector(const UserState& state, const Catalog& catalog, const LiveM
   std::vector<std::optional<uint32_t>> dense;
   {
     Catalog::Reader r(catalog);
-    dense = ItemDenseIds(r, state);
+    dense = ItemDenseIds(r, &state);
   }
   return SolveUserVector(state, dense, model, max_items, out);
 }

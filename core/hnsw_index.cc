@@ -96,12 +96,17 @@ class HnswIndex final : public AnnIndex {
   void SetGraph(std::unique_ptr<Graph> graph) {
     graph_ = std::move(graph);
     graph_->setEf(ef_search_);
+    // From the labels stored in the level-0 block, read in order (a walk of
+    // label_lookup_'s nodes is a cache miss per entry).
+    const size_t count = graph_->cur_element_count;
     size_t labels = 0;
-    for (const auto& [label, internal] : graph_->label_lookup_) {
-      labels = std::max<size_t>(labels, label + 1);
+    for (size_t i = 0; i < count; ++i) {
+      labels = std::max<size_t>(labels, graph_->getExternalLabel(i) + 1);
     }
     internal_of_.assign(labels, kAbsent);
-    for (const auto& [label, internal] : graph_->label_lookup_) internal_of_[label] = internal;
+    for (size_t i = 0; i < count; ++i) {
+      internal_of_[graph_->getExternalLabel(i)] = static_cast<hnswlib::tableint>(i);
+    }
   }
 
   const Graph* graph() const { return graph_.get(); }

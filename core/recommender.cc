@@ -408,8 +408,7 @@ absl::StatusOr<Slate> Recommender::Recommend(const RecommendQuery& q,
 
   Catalog::Reader r(*d_.catalog);
   // The dense ids of the user's items, looked up once for every stage.
-  const std::vector<std::optional<uint32_t>> item_dense =
-      state != nullptr ? ItemDenseIds(r, *state) : std::vector<std::optional<uint32_t>>();
+  const std::vector<std::optional<uint32_t>> item_dense = ItemDenseIds(r, state);
 
   // The user vector: as folded, or solved here when it was solved against
   // another model version (vectors of two trainings are not comparable) or
@@ -617,9 +616,7 @@ absl::StatusOr<Slate> Recommender::Related(const RecommendQuery& q,
   if (!anchor || !r.Row(*anchor).alive) {
     return absl::NotFoundError("item_id: no item \"" + item_id + "\"");
   }
-  Eligibility eligible(
-      r, q, surface, state.get(),
-      state != nullptr ? ItemDenseIds(r, *state) : std::vector<std::optional<uint32_t>>());
+  Eligibility eligible(r, q, surface, state.get(), ItemDenseIds(r, state.get()));
   eligible.Exclude(*anchor);
   Pool pool(surface, CandidateBudget(q.k, o, surface));
 

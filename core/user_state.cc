@@ -59,15 +59,16 @@ void AddType(std::string_view type, UserState* state, UserItem* item) {
 }
 
 std::vector<std::optional<uint32_t>> ItemDenseIds(const Catalog::Reader& r,
-                                                  const UserState& state) {
-  std::vector<std::optional<uint32_t>> out(state.items_size());
-  if (DenseValid(state, r)) {
-    for (int i = 0; i < state.items_size(); ++i) out[i] = state.items(i).dense();
+                                                  const UserState* state) {
+  if (state == nullptr) return {};
+  std::vector<std::optional<uint32_t>> out(state->items_size());
+  if (DenseValid(*state, r)) {
+    for (int i = 0; i < state->items_size(); ++i) out[i] = state->items(i).dense();
     return out;
   }
   std::vector<std::string_view> ids;
-  ids.reserve(state.items_size());
-  for (const auto& item : state.items()) ids.push_back(item.item_id());
+  ids.reserve(state->items_size());
+  for (const auto& item : state->items()) ids.push_back(item.item_id());
   r.FindMany(ids, out.data());
   return out;
 }

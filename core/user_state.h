@@ -36,11 +36,12 @@ std::optional<uint32_t> DenseOf(const Catalog::Reader& r, bool cached, const Ent
   return r.Find(entry.item_id());
 }
 
-// DenseOf of every entry of state.items(), in order. When not cached the
-// lookups overlap (Catalog::Reader::FindMany): after a restart every stored
-// state is uncached until the fold-in next touches it.
+// DenseOf of every entry of state->items(), in order; empty for a null
+// state (no history). When not cached the lookups overlap
+// (Catalog::Reader::FindMany): after a restart every stored state is
+// uncached until the fold-in next touches it.
 std::vector<std::optional<uint32_t>> ItemDenseIds(const Catalog::Reader& r,
-                                                  const recd::v1::records::UserState& state);
+                                                  const recd::v1::records::UserState* state);
 
 // The bits of state.type_names() that name one of `types`.
 uint64_t TypeBits(const recd::v1::records::UserState& state, const std::vector<std::string>& types);

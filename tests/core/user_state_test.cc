@@ -103,7 +103,8 @@ TEST(UserStateTest, ItemDenseIdsAreDenseOfEachItem) {
     Catalog::Reader r(*c);
     const bool cached = DenseValid(s, r);
     EXPECT_EQ(cached, c == &first);
-    const auto dense = ItemDenseIds(r, s);
+    EXPECT_TRUE(ItemDenseIds(r, nullptr).empty());
+    const auto dense = ItemDenseIds(r, &s);
     ASSERT_EQ(dense.size(), static_cast<size_t>(s.items_size()));
     for (int i = 0; i < s.items_size(); ++i) {
       EXPECT_EQ(dense[i], DenseOf(r, cached, s.items(i))) << i;
